@@ -1,0 +1,252 @@
+"""The local stack: Redis, milvus-lite, the three functions and the RQ workers, on 127.0.0.1.
+
+    python -m dev.stack up      start everything (logs and data under .sluice/), wait until ready
+    python -m dev.stack down    stop everything started from the same folder
+    python -m dev.stack status  show what runs
+
+Processes are detached (their own session), so they outlive `make up`; their pids are kept in
+`<dir>/run/`. Tests use `Stack` directly, on free ports and a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+FUNCTIONS = ("ingest", "transform", "index")
+DEFAULT_PORTS = {"redis": 6379, "milvus": 19530, "ingest": 8081, "transform": 8082,
+                 "index": 8083}
+
+
+@dataclass
+class Stack:
+    """A set of local processes sharing one folder for logs, data and pid files."""
+
+    directory: Path
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    transform_workers: int = 2
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def url(self, name: str) -> str:
+        """Base URL of a function (or the Milvus URI, or the Redis URL)."""
+        if name == "redis":
+            return f"redis://127.0.0.1:{self.ports['redis']}/0"
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def env(self) -> dict[str, str]:
+        """The environment every process gets: where everything is."""
+        return {
+            **os.environ,
+            "SLUICE_CONF_DIR": str(ROOT / "conf"),
+            "SLUICE_REDIS__URL": self.url("redis"),
+            "SLUICE_MILVUS__URI": self.url("milvus"),
+            "SLUICE_INGEST__PUBLIC_URL": self.url("ingest"),
+            "SLUICE_ROUTING__SUBSCRIBERS__TRANSFORM__URL": self.url("transform") + "/",
+            "SLUICE_ROUTING__SUBSCRIBERS__INDEX__URL": self.url("index") + "/",
+            "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
+        }
+
+    def commands(self) -> dict[str, list[str]]:
+        """Every process by name, in start order."""
+        data = self.directory / "data"
+        commands = {
+            "redis": [_redis_server(), "--bind", "127.0.0.1", "--port", str(self.ports["redis"]),
+                      "--dir", str(data / "redis"), "--appendonly", "yes", "--save", ""],
+            "milvus": [str(BIN / "milvus-lite"), "server", "--data-dir", str(data / "milvus"),
+                       "--host", "127.0.0.1", "--port", str(self.ports["milvus"])],
+        }
+        for name in FUNCTIONS:
+            commands[name] = [str(BIN / "functions-framework"), "--source",
+                              str(ROOT / "functions" / name / "main.py"), "--target", name,
+                              "--host", "127.0.0.1", "--port", str(self.ports[name])]
+        for n in range(1, self.transform_workers + 1):
+            commands[f"worker-transform-{n}"] = self.worker_command(f"transform-{n}",
+                                                                    "sluice-transform")
+        commands["worker-index-1"] = self.worker_command("index-1", "sluice-index")
+        return commands
+
+    def worker_command(self, name: str, queue: str) -> list[str]:
+        """A delivery worker on one queue (one index worker: milvus-lite wants one writer)."""
+        return [str(BIN / "sluice"), "worker", "--queue", queue, "--name", name]
+
+    def up(self) -> None:
+        """Start every process that is not running, then wait until all are ready."""
+        for sub in ("data/redis", "data/milvus", "logs", "run"):
+            (self.directory / sub).mkdir(parents=True, exist_ok=True)
+        for name, command in self.commands().items():
+            if self.pid(name) is None:
+                self.start(name, command)
+                self.wait_ready(name)
+
+    def start(self, name: str, command: list[str] | None = None) -> None:
+        """Start one process, detached, logging to `<dir>/logs/<name>.log`."""
+        command = command or self.commands()[name]
+        port = self.ports.get(name)
+        if port is not None and _port_open(port):
+            raise SystemExit(f"port {port} for {name} is already in use: stop what holds it "
+                             f"or choose another port")
+        log = (self.directory / "logs" / f"{name}.log").open("ab")
+        process = subprocess.Popen(command, cwd=ROOT, env=self.env(), stdout=log, stderr=log,
+                                   stdin=subprocess.DEVNULL, start_new_session=True,
+                                   preexec_fn=_default_sigint)
+        (self.directory / "run" / f"{name}.pid").write_text(str(process.pid))
+
+    def wait_ready(self, name: str, timeout: float = 60.0) -> None:
+        """Block until the process answers (port, or /readyz for functions)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.pid(name) is None:
+                raise SystemExit(f"{name} exited at start; see {self.log_path(name)}:\n"
+                                 + _tail(self.log_path(name)))
+            if self.is_ready(name):
+                return
+            time.sleep(0.2)
+        raise SystemExit(f"{name} not ready after {timeout:.0f} s; see {self.log_path(name)}")
+
+    def is_ready(self, name: str) -> bool:
+        """Whether a process answers."""
+        if name in FUNCTIONS:
+            try:
+                return httpx.get(self.url(name) + "/readyz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+        if name in self.ports:
+            return _port_open(self.ports[name])
+        return True
+
+    def pid(self, name: str) -> int | None:
+        """The pid of a running process of this stack, or None."""
+        path = self.directory / "run" / f"{name}.pid"
+        if not path.exists():
+            return None
+        pid = int(path.read_text())
+        try:
+            waited, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            waited = 0
+        if waited == pid or not _alive(pid):
+            path.unlink(missing_ok=True)
+            return None
+        return pid
+
+    def stop(self, name: str, timeout: float = 15.0) -> None:
+        """Stop one process: SIGINT for milvus-lite (its clean shutdown), SIGTERM otherwise."""
+        pid = self.pid(name)
+        if pid is None:
+            return
+        os.killpg(pid, signal.SIGINT if name == "milvus" else signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.pid(name) is not None:
+            time.sleep(0.1)
+        if self.pid(name) is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            time.sleep(0.2)
+            self.pid(name)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a process and its group, as a crash would."""
+        pid = self.pid(name)
+        if pid is not None:
+            os.killpg(pid, signal.SIGKILL)
+            while self.pid(name) is not None:
+                time.sleep(0.05)
+
+    def down(self) -> None:
+        """Stop everything: workers first, Redis last."""
+        names = [p.stem for p in (self.directory / "run").glob("*.pid")] if (
+            self.directory / "run").exists() else []
+        order = {"redis": 3, "milvus": 2, **dict.fromkeys(FUNCTIONS, 1)}
+        for name in sorted(names, key=lambda n: order.get(n, 0)):
+            self.stop(name)
+
+    def log_path(self, name: str) -> Path:
+        """Where a process logs."""
+        return self.directory / "logs" / f"{name}.log"
+
+    def status(self) -> dict[str, int | None]:
+        """Every known process and its pid (None: not running)."""
+        return {name: self.pid(name) for name in self.commands()}
+
+
+def _redis_server() -> str:
+    found = shutil.which("redis-server")
+    if found is None:
+        raise SystemExit("redis-server is not installed (apt-get install -y redis-server)")
+    return found
+
+
+def _default_sigint() -> None:
+    # A launcher started in the background may ignore SIGINT; milvus-lite needs it to stop.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[-1][0] != "Z"
+    except OSError:
+        return True
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def main() -> None:
+    """`python -m dev.stack up|down|status`."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("--dir", default=str(ROOT / ".sluice"), help="logs, data and pid files")
+    for name, port in DEFAULT_PORTS.items():
+        parser.add_argument(f"--{name}-port", type=int, default=port)
+    parser.add_argument("--transform-workers", type=int, default=2)
+    args = parser.parse_args()
+    ports = {name: getattr(args, f"{name}_port") for name in DEFAULT_PORTS}
+    stack = Stack(Path(args.dir), ports, args.transform_workers)
+    if args.command == "up":
+        stack.up()
+        print(f"Sluice is up (logs and data in {stack.directory}):")
+        for name in FUNCTIONS:
+            print(f"  {name:<10} {stack.url(name)}")
+        print(f"  {'milvus':<10} {stack.url('milvus')}\n  {'redis':<10} {stack.url('redis')}")
+        print(f"Try: curl -s -XPOST {stack.url('ingest')}/documents "
+              "-H 'content-type: application/json' -d '{\"text\": \"Hello, Sluice.\"}'")
+    elif args.command == "down":
+        stack.down()
+        print("Sluice is down.")
+    else:
+        for name, pid in stack.status().items():
+            print(f"{name:<20} {'running, pid ' + str(pid) if pid else 'stopped'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""Builds the index function's app once per process."""
+
+from __future__ import annotations
+
+from sluice.events import DOCUMENT_DELETED, DOCUMENT_EMBEDDED
+from sluice.http import FunctionApp, Route, event_handler
+from sluice.logs import configure_logging
+from sluice_index.container import IndexContainer
+
+
+def create_app(container: IndexContainer | None = None) -> FunctionApp:
+    """Wire the container (settings and Milvus errors surface here, at start)."""
+    container = container or IndexContainer()
+    settings = container.settings()
+    configure_logging("index", settings.logging.level)
+    service = container.service()
+    handler = event_handler("index", settings.ingest.max_body_bytes, {
+        DOCUMENT_EMBEDDED: service.handle_embedded,
+        DOCUMENT_DELETED: service.handle_deleted,
+    })
+    redis = container.gateways.redis()
+    chunks = container.chunks()
+
+    def ready() -> None:
+        redis.ping()
+        chunks.ping()
+
+    return FunctionApp("index", [Route("/", ("POST",), handler)], readiness=ready)

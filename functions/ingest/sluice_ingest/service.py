@@ -1,0 +1,148 @@
+"""Ingest's logic, without HTTP: accept documents, skip unchanged ones, publish the rest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from sluice.errors import NotFound, PayloadTooLarge, TooManyRequests, Unavailable, ValidationFailed
+from sluice.events import (
+    DEFAULT_TENANT,
+    DOCUMENT_ACCEPTED,
+    DOCUMENT_DELETED,
+    DocumentAccepted,
+    DocumentDeleted,
+    DocumentIn,
+    make_event,
+    now_iso,
+)
+from sluice.logs import log_context
+from sluice.metrics import DOCUMENTS
+from sluice.routing import Router
+from sluice.settings import IngestSettings
+from sluice.stores.blobs import BlobStore
+from sluice.stores.documents import DocumentStore, Status
+
+log = logging.getLogger(__name__)
+SOURCE = "/sluice/ingest"
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """The outcome for one submitted document."""
+
+    id: str
+    version: str
+    status: str
+    status_url: str
+
+    def to_json(self) -> dict[str, str]:
+        """As returned to the client."""
+        return {"id": self.id, "version": self.version, "status": self.status,
+                "status_url": self.status_url}
+
+
+class IngestService:
+    """Accepts, looks up and deletes documents."""
+
+    def __init__(self, settings: IngestSettings, documents: DocumentStore, blobs: BlobStore,
+                 router: Router, tenant_in_url: bool) -> None:
+        self.settings = settings
+        self.documents = documents
+        self.blobs = blobs
+        self.router = router
+        self.tenant_in_url = tenant_in_url
+
+    def submit(self, batch: list[DocumentIn], tenant: str) -> list[Submitted]:
+        """Record and publish every new document version; all-or-nothing validation first."""
+        self._check_batch(batch)
+        depth = self.router.depth(DOCUMENT_ACCEPTED)
+        if depth > self.settings.queue_bound:
+            raise TooManyRequests(f"{depth} documents are waiting (bound "
+                                  f"{self.settings.queue_bound}); retry later",
+                                  retry_after=self.settings.retry_after_seconds)
+        results: list[Submitted] = []
+        events = []
+        for document in batch:
+            doc_id = document.id or hashlib.sha256(document.text.encode()).hexdigest()[:32]
+            version = document.content_version()
+            accepted = self.documents.accept(tenant, doc_id, version)
+            results.append(Submitted(doc_id, version,
+                                     Status.ACCEPTED if accepted else "unchanged",
+                                     self.status_url(doc_id, tenant)))
+            if accepted:
+                payload = DocumentAccepted(id=doc_id, tenant=tenant, version=version,
+                                           title=document.title, text=document.text,
+                                           metadata=document.metadata, accepted_at=now_iso())
+                events.append(make_event(DOCUMENT_ACCEPTED, SOURCE, self.blobs.wrap(payload),
+                                         subject=doc_id, tenant=tenant, version=version))
+        self._publish(events, [r for r in results if r.status == Status.ACCEPTED], tenant)
+        for result in results:
+            DOCUMENTS.labels(result.status).inc()
+            with log_context(document_id=result.id, tenant=tenant):
+                log.info("document %s", result.status, extra={"version": result.version})
+        return results
+
+    def status(self, tenant: str, doc_id: str) -> dict[str, Any]:
+        """The document's record; 404 if unknown."""
+        record = self.documents.get(tenant, doc_id)
+        if record is None:
+            raise NotFound(f"document {doc_id!r} is unknown", code="document_not_found")
+        return record
+
+    def delete(self, tenant: str, doc_id: str) -> Submitted:
+        """Mark the document deleted and ask index to remove its chunks; 404 if unknown."""
+        record = self.documents.get(tenant, doc_id)
+        if record is None or not self.documents.mark_deleted(tenant, doc_id):
+            raise NotFound(f"document {doc_id!r} is unknown", code="document_not_found")
+        event = make_event(DOCUMENT_DELETED, SOURCE,
+                           DocumentDeleted(id=doc_id, tenant=tenant, deleted_at=now_iso()),
+                           subject=doc_id, tenant=tenant)
+        self.router.publish([event])
+        DOCUMENTS.labels(Status.DELETED).inc()
+        with log_context(document_id=doc_id, tenant=tenant):
+            log.info("document deleted")
+        return Submitted(doc_id, record["version"], Status.DELETED, self.status_url(doc_id, tenant))
+
+    def status_url(self, doc_id: str, tenant: str) -> str:
+        """Where the client can follow the document."""
+        url = f"{self.settings.public_url.rstrip('/')}/documents/{quote(doc_id, safe='')}"
+        if self.tenant_in_url and tenant != DEFAULT_TENANT:
+            url += f"?tenant={quote(tenant)}"
+        return url
+
+    def _check_batch(self, batch: list[DocumentIn]) -> None:
+        if len(batch) > self.settings.max_batch_documents:
+            raise PayloadTooLarge(f"{len(batch)} documents in one request; the limit is "
+                                  f"{self.settings.max_batch_documents}", code="batch_too_large")
+        seen: set[str] = set()
+        for index, document in enumerate(batch):
+            size = len(document.text.encode("utf-8"))
+            if size > self.settings.max_document_bytes:
+                raise PayloadTooLarge(f"documents[{index}].text is {size} bytes; the limit is "
+                                      f"{self.settings.max_document_bytes}",
+                                      code="document_too_large")
+            metadata = len(json.dumps(document.metadata).encode("utf-8"))
+            if metadata > self.settings.max_metadata_bytes:
+                raise PayloadTooLarge(f"documents[{index}].metadata is {metadata} bytes; the "
+                                      f"limit is {self.settings.max_metadata_bytes}",
+                                      code="metadata_too_large")
+            if document.id is not None:
+                if document.id in seen:
+                    raise ValidationFailed(f"documents[{index}].id {document.id!r} appears twice "
+                                           "in the batch", code="duplicate_id")
+                seen.add(document.id)
+
+    def _publish(self, events: list[Any], accepted: list[Submitted], tenant: str) -> None:
+        try:
+            self.router.publish(events)
+        except Exception as exc:
+            for result in accepted:  # failed, so that a resubmission is accepted again
+                self.documents.transition(tenant, result.id, result.version, Status.FAILED,
+                                          [Status.ACCEPTED], error=f"could not enqueue: {exc}")
+            raise Unavailable(f"could not enqueue the documents, resubmit them: {exc}",
+                              code="enqueue_failed") from exc

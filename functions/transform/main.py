@@ -1,0 +1,17 @@
+"""Entry point of the transform function (functions-framework, HTTP signature).
+
+Run locally: functions-framework --source functions/transform/main.py --target transform --port 8082
+"""
+
+import functions_framework
+from flask import Request, Response
+
+from sluice_transform.app import create_app
+
+app = create_app()
+
+
+@functions_framework.http
+def transform(request: Request) -> Response:
+    """Chunk and embed a `dev.sluice.document.accepted` event; reply `document.embedded`."""
+    return app(request)

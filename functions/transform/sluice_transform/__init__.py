@@ -1,0 +1,1 @@
+"""The transform function: chunks accepted documents and embeds the chunks."""

@@ -1,0 +1,20 @@
+"""Builds the transform function's app once per process."""
+
+from __future__ import annotations
+
+from sluice.events import DOCUMENT_ACCEPTED
+from sluice.http import FunctionApp, Route, event_handler
+from sluice.logs import configure_logging
+from sluice_transform.container import TransformContainer
+
+
+def create_app(container: TransformContainer | None = None) -> FunctionApp:
+    """Wire the container (settings errors surface here, at start) and return the app."""
+    container = container or TransformContainer()
+    settings = container.settings()
+    configure_logging("transform", settings.logging.level)
+    service = container.service()
+    handler = event_handler("transform", settings.ingest.max_body_bytes,
+                            {DOCUMENT_ACCEPTED: service.handle})
+    return FunctionApp("transform", [Route("/", ("POST",), handler)],
+                       readiness=container.gateways.redis().ping)

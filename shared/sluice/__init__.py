@@ -1,0 +1,1 @@
+"""Sluice's shared library: everything the ingest, transform and index functions have in common."""

@@ -1,0 +1,166 @@
+"""The CloudEvent types Sluice exchanges, their pydantic payloads, and how events are built.
+
+Every pipeline event carries the document id as its CloudEvents `subject`, and the tenant and
+document version as the `tenant` and `docversion` extension attributes, so logs, dead letters
+and broker filters can see them without reading the payload (which may be a claim check).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from cloudevents.http import CloudEvent
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+PREFIX = "dev.sluice."
+DOCUMENT_SUBMITTED = "dev.sluice.document.submitted"
+DOCUMENT_ACCEPTED = "dev.sluice.document.accepted"
+DOCUMENT_EMBEDDED = "dev.sluice.document.embedded"
+DOCUMENT_INDEXED = "dev.sluice.document.indexed"
+DOCUMENT_DELETED = "dev.sluice.document.deleted"
+
+DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._~:@+-]{0,255}$"
+TENANT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+DEFAULT_TENANT = "default"
+
+
+def now_iso() -> str:
+    """The current time, UTC, ISO 8601."""
+    return datetime.now(UTC).isoformat()
+
+
+class Payload(BaseModel):
+    """Base of every event payload: strict about unknown fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class DocumentIn(Payload):
+    """A document as a client submits it."""
+
+    id: str | None = Field(None, pattern=DOCUMENT_ID_PATTERN)
+    text: str
+    title: str = Field("", max_length=1024)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    tenant: str | None = Field(None, pattern=TENANT_PATTERN)
+
+    @field_validator("text")
+    @classmethod
+    def _text_not_blank(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("text is empty")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("text is not valid UTF-8 (it contains lone surrogates)") from None
+        return text
+
+    def content_version(self) -> str:
+        """The version: a hash of everything that ends up in the index (title, text, metadata)."""
+        canonical = json.dumps(
+            {"title": self.title, "text": self.text, "metadata": self.metadata},
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+
+class DocumentBatch(Payload):
+    """A batch of documents, as `{"documents": [...]}`."""
+
+    documents: list[DocumentIn] = Field(min_length=1)
+
+
+class DocumentAccepted(Payload):
+    """ingest → transform: a new version of a document to chunk and embed."""
+
+    id: str
+    tenant: str
+    version: str
+    title: str
+    text: str
+    metadata: dict[str, Any]
+    accepted_at: str
+
+
+class EmbedderInfo(Payload):
+    """Which embedder produced the vectors (recorded with them in Milvus)."""
+
+    name: str
+    dim: int
+    version: str
+
+
+class EmbeddedChunk(Payload):
+    """One chunk of a document with its character span and vector."""
+
+    chunk: int
+    start: int
+    end: int
+    text: str
+    vector: list[float]
+
+
+class DocumentEmbedded(Payload):
+    """transform → index: a document version's chunks with their vectors."""
+
+    id: str
+    tenant: str
+    version: str
+    title: str
+    metadata: dict[str, Any]
+    accepted_at: str
+    embedder: EmbedderInfo
+    chunks: list[EmbeddedChunk]
+
+
+class DocumentIndexed(Payload):
+    """index → anyone: a document version is searchable."""
+
+    id: str
+    tenant: str
+    version: str
+    chunks: int
+    indexed_at: str
+
+
+class DocumentDeleted(Payload):
+    """ingest → index: remove a document's chunks (all but its current version, if resubmitted)."""
+
+    id: str
+    tenant: str
+    deleted_at: str
+
+
+class ClaimCheck(Payload):
+    """Stands in for a payload too large to travel inside an event; the payload is in Redis."""
+
+    claim_check: str
+
+
+def make_event(event_type: str, source: str, payload: Payload, *, subject: str, tenant: str,
+               version: str = "") -> CloudEvent:
+    """A CloudEvent with a fresh id and JSON data; the document id is its subject, the tenant
+    and document version are extension attributes (`tenant`, `docversion`)."""
+    attributes = {
+        "type": event_type,
+        "source": source,
+        "id": str(uuid.uuid4()),
+        "subject": subject,
+        "tenant": tenant,
+        "datacontenttype": "application/json",
+    }
+    if version:
+        attributes["docversion"] = version
+    return CloudEvent(attributes, payload.model_dump(mode="json"))
+
+
+def is_valid_id(value: str, pattern: str = DOCUMENT_ID_PATTERN) -> bool:
+    """Whether `value` is a well-formed document id (or tenant, with TENANT_PATTERN)."""
+    return re.fullmatch(pattern, value) is not None

@@ -1,0 +1,237 @@
+"""The HTTP edge of every function: routing, body limits, CloudEvent parsing, error mapping.
+
+Functions use functions-framework's HTTP signature (its CloudEvent signature cannot reply with
+an event), so a function is a `FunctionApp`: a table of routes whose handlers take a Flask
+request and return a response. Every error becomes one JSON shape,
+`{"error": {"code", "message", "details"?}}`, with the status code of its `SluiceError` class.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from cloudevents.conversion import to_binary
+from cloudevents.exceptions import GenericException as CloudEventError
+from cloudevents.http import CloudEvent, from_http
+from flask import Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import ValidationError
+from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
+from werkzeug.exceptions import NotFound as WerkzeugNotFound
+from werkzeug.routing import Map, Rule
+
+from sluice.errors import (
+    BadRequest,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    SluiceError,
+    TooManyRequests,
+    Unavailable,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from sluice.logs import log_context
+from sluice.metrics import EVENTS, FUNCTION_DURATION, FUNCTION_REQUESTS
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[..., Response]
+STRUCTURED = "application/cloudevents+json"
+REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type")
+
+
+@dataclass(frozen=True)
+class Route:
+    """A URL rule, its methods and its handler (called with the request and URL variables)."""
+
+    rule: str
+    methods: tuple[str, ...]
+    handler: Handler
+
+
+class FunctionApp:
+    """A function's routes plus /healthz, /readyz and /metrics, with errors mapped to JSON."""
+
+    def __init__(self, name: str, routes: Iterable[Route],
+                 readiness: Callable[[], None] | None = None) -> None:
+        self.name = name
+        self.readiness = readiness
+        builtin = [
+            Route("/healthz", ("GET",), lambda request: json_response(200, {"status": "ok"})),
+            Route("/readyz", ("GET",), self._ready),
+            Route("/metrics", ("GET",), _metrics),
+        ]
+        self.routes = [*routes, *builtin]
+        self.url_map = Map([Rule(r.rule, methods=list(r.methods), endpoint=i)
+                            for i, r in enumerate(self.routes)])
+
+    def __call__(self, request: Request) -> Response:
+        """Handle one request; never raises."""
+        started = time.perf_counter()
+        rule = "unmatched"
+        try:
+            adapter = self.url_map.bind_to_environ(request.environ)
+            endpoint, arguments = adapter.match()
+            route = self.routes[endpoint]
+            rule = route.rule
+            response = route.handler(request, **arguments)
+        except WerkzeugNotFound:
+            response = error_response(NotFound(f"no route for {request.path}"))
+        except WerkzeugMethodNotAllowed as exc:
+            response = error_response(MethodNotAllowed(
+                f"{request.method} is not allowed on {request.path}",
+                details={"allowed": sorted(exc.valid_methods or [])}))
+        except Exception as exc:  # the edge: everything becomes a JSON error
+            response = error_response(as_sluice_error(exc))
+        FUNCTION_REQUESTS.labels(self.name, rule, f"{response.status_code // 100}xx").inc()
+        FUNCTION_DURATION.labels(self.name, rule).observe(time.perf_counter() - started)
+        return response
+
+    def _ready(self, request: Request) -> Response:
+        if self.readiness is not None:
+            self.readiness()
+        return json_response(200, {"status": "ready"})
+
+
+def as_sluice_error(exc: Exception) -> SluiceError:
+    """Map any exception to the SluiceError (and so the status) it stands for."""
+    if isinstance(exc, SluiceError):
+        return exc
+    if isinstance(exc, ValidationError):
+        return ValidationFailed("the payload is invalid", details=validation_details(exc))
+    if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+        return Unavailable(f"Redis is unavailable: {exc}", code="redis_unavailable")
+    if isinstance(exc, redis.exceptions.LockError):
+        return Unavailable(f"the document is busy: {exc}", code="document_locked")
+    log.exception("unhandled error")
+    return SluiceError(f"internal error: {type(exc).__name__}")
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    """Pydantic errors as `{"field", "message"}` items."""
+    return [{"field": ".".join(str(p) for p in e["loc"]) or "(body)", "message": e["msg"]}
+            for e in exc.errors()]
+
+
+def error_response(error: SluiceError) -> Response:
+    """The JSON error response for an error (with Retry-After when it is a 429)."""
+    headers = {}
+    if isinstance(error, TooManyRequests):
+        headers["Retry-After"] = str(error.retry_after)
+    if error.status >= 500:
+        log.warning("request failed: %s", error.message, extra={"code": error.code})
+    return json_response(error.status, error.to_body(), headers)
+
+
+def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
+    """A JSON response."""
+    return Response(json.dumps(body), status=status, headers=dict(headers or {}),
+                    mimetype="application/json")
+
+
+def event_response(event: CloudEvent) -> Response:
+    """A 200 reply carrying a CloudEvent in binary mode (Knative's reply contract)."""
+    headers, body = to_binary(event)
+    return Response(body, status=200, headers=headers)
+
+
+def no_reply() -> Response:
+    """Success without an event to pass on."""
+    return Response(status=204)
+
+
+def _metrics(request: Request) -> Response:
+    return Response(generate_latest(), status=200, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def read_body(request: Request, limit: int) -> bytes:
+    """The request body, or 413 if it is longer than `limit` bytes."""
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"the body is {request.content_length} bytes; the limit is {limit}",
+                              code="body_too_large")
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        raise PayloadTooLarge(f"the body is over the limit of {limit} bytes", code="body_too_large")
+    return body
+
+
+def parse_json(body: bytes) -> Any:
+    """Decode a UTF-8 JSON body, or 400 saying what is wrong with it."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"the body is not valid UTF-8 (byte {exc.start})",
+                         code="invalid_encoding") from None
+    if not text.strip():
+        raise BadRequest("the body is empty", code="empty_body")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}", code="invalid_json") from None
+
+
+def is_cloudevent(request: Request) -> bool:
+    """Whether the request carries a CloudEvent (binary or structured mode)."""
+    return "ce-specversion" in request.headers or request.mimetype == STRUCTURED
+
+
+def require_json(request: Request) -> None:
+    """415 unless the request's content type is JSON."""
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType(
+            f"content type {request.mimetype or '(none)'!r} is not supported; "
+            "send application/json", code="unsupported_media_type")
+
+
+def parse_event(request: Request, body: bytes, accepted_types: Iterable[str]) -> CloudEvent:
+    """Parse a binary- or structured-mode CloudEvent with JSON data, of one of `accepted_types`."""
+    if request.mimetype not in ("application/json", STRUCTURED):
+        raise UnsupportedMediaType(
+            f"content type {request.mimetype or '(none)'!r} is not supported; send a CloudEvent "
+            f"with JSON data (binary mode) or as {STRUCTURED}")
+    parse_json(body)  # a precise 400 for bad JSON, bad encoding or an empty body
+    if request.mimetype != STRUCTURED:
+        missing = [a for a in REQUIRED_ATTRIBUTES if not request.headers.get(f"ce-{a}")]
+        if missing:
+            raise BadRequest(f"the CloudEvent lacks required attributes: {', '.join(missing)} "
+                             "(binary mode: ce-* headers)", code="invalid_cloudevent")
+    try:
+        event = from_http(dict(request.headers), body)
+    except CloudEventError as exc:
+        raise BadRequest(f"not a valid CloudEvent: {exc}", code="invalid_cloudevent") from None
+    accepted = tuple(accepted_types)
+    if event["type"] not in accepted:
+        raise BadRequest(f"unknown event type {event['type']!r}; this function accepts "
+                         f"{', '.join(accepted)}", code="unknown_event_type")
+    if not isinstance(event.data, dict | list):
+        raise BadRequest("the event data must be a JSON object", code="invalid_event_data")
+    return event
+
+
+def event_handler(name: str, max_body_bytes: int,
+                  handlers: Mapping[str, Callable[[CloudEvent], CloudEvent | None]]) -> Handler:
+    """A route handler that parses a CloudEvent, dispatches it on its type and replies."""
+
+    def handle(request: Request) -> Response:
+        body = read_body(request, max_body_bytes)
+        if not is_cloudevent(request):
+            raise BadRequest("expected a CloudEvent (ce-* headers, or "
+                             f"{STRUCTURED})", code="not_a_cloudevent")
+        event = parse_event(request, body, handlers)
+        EVENTS.labels(name, "in", event["type"]).inc()
+        with log_context(event_id=event["id"], event_type=event["type"],
+                         document_id=event.get("subject"), tenant=event.get("tenant")):
+            reply = handlers[event["type"]](event)
+            if reply is None:
+                return no_reply()
+            EVENTS.labels(name, "out", reply["type"]).inc()
+            return event_response(reply)
+
+    return handle

@@ -1,0 +1,1 @@
+"""Stores: document records and claim checks in Redis, chunks in Milvus."""

@@ -1,0 +1,163 @@
+"""The chunk collection in Milvus: schema, upserts and deletes (pymilvus).
+
+One physical collection per embedder (`<alias>__<embedder>_<dim>`) reached through an alias,
+so a model change can be built beside the live collection and switched atomically. The
+embedder that fills a collection is recorded in its properties; opening it with another one
+fails loudly instead of mixing vectors from different spaces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from pymilvus import DataType, Function, FunctionType, MilvusClient
+from pymilvus.exceptions import MilvusException
+
+from sluice.errors import ConfigError, Unavailable
+from sluice.events import EmbedderInfo
+from sluice.metrics import MILVUS_ROWS, MILVUS_WRITE_DURATION
+from sluice.settings import MilvusSettings
+
+FIELDS = ("chunk_id", "doc_id", "tenant", "chunk", "title", "text", "metadata", "version",
+          "embedder", "created_at", "indexed_at")
+MAX_TEXT = 65_535
+EMBEDDER_PROPERTY = "sluice.embedder"
+
+
+def chunk_id(tenant: str, doc_id: str, version: str, number: int) -> str:
+    """The deterministic primary key of a chunk: a hash of tenant, document, version, number."""
+    key = f"{tenant}\x1f{doc_id}\x1f{version}\x1f{number}".encode()
+    return hashlib.blake2b(key, digest_size=16).hexdigest()
+
+
+def quote(value: str) -> str:
+    """A string literal for a Milvus filter expression (which has no bound parameters)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class ChunkStore:
+    """Writes and removes chunks; writes are serialised per process (milvus-lite requires it)."""
+
+    def __init__(self, settings: MilvusSettings, embedder: EmbedderInfo) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.alias = settings.collection
+        self.collection = f"{settings.collection}__{embedder.name}_{embedder.dim}"
+        self.client = MilvusClient(uri=settings.uri, token=settings.token,
+                                   timeout=settings.timeout_seconds)
+        self._write_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close the client's connection."""
+        self.client.close()
+
+    def ensure_collection(self) -> None:
+        """Create the collection, its indexes and alias if missing; check the embedder if not."""
+        if self.client.has_collection(self.collection):
+            self._check_embedder()
+        else:
+            self._create()
+        aliases = self.client.list_aliases(self.collection).get("aliases", [])
+        if self.alias not in aliases:
+            try:
+                self.client.create_alias(self.collection, self.alias)
+            except MilvusException:
+                self.client.alter_alias(self.collection, self.alias)
+        self.client.load_collection(self.collection)
+
+    def _create(self) -> None:
+        schema = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("chunk_id", DataType.VARCHAR, max_length=64, is_primary=True)
+        schema.add_field("doc_id", DataType.VARCHAR, max_length=256)
+        schema.add_field("tenant", DataType.VARCHAR, max_length=64, is_partition_key=True)
+        schema.add_field("chunk", DataType.INT32)
+        schema.add_field("title", DataType.VARCHAR, max_length=1024)
+        schema.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT, enable_analyzer=True,
+                         analyzer_params={"tokenizer": "standard", "filter": ["lowercase"]})
+        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        schema.add_field("dense", DataType.FLOAT_VECTOR, dim=self.embedder.dim)
+        schema.add_field("metadata", DataType.JSON)
+        schema.add_field("version", DataType.VARCHAR, max_length=64)
+        schema.add_field("embedder", DataType.VARCHAR, max_length=128)
+        schema.add_field("created_at", DataType.INT64)
+        schema.add_field("indexed_at", DataType.INT64)
+        schema.add_function(Function(name="text_bm25", function_type=FunctionType.BM25,
+                                     input_field_names=["text"], output_field_names=["sparse"]))
+        index_params = self.client.prepare_index_params()
+        index_params.add_index("dense", index_type="HNSW", metric_type="COSINE",
+                               params={"M": self.settings.hnsw_m,
+                                       "efConstruction": self.settings.hnsw_ef_construction})
+        index_params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+        self.client.create_collection(self.collection, schema=schema, index_params=index_params,
+                                      num_partitions=self.settings.num_partitions,
+                                      properties={EMBEDDER_PROPERTY: self.embedder.model_dump_json()})
+
+    def _check_embedder(self) -> None:
+        properties = self.client.describe_collection(self.collection).get("properties", {})
+        try:
+            recorded = EmbedderInfo.model_validate_json(properties.get(EMBEDDER_PROPERTY, ""))
+        except ValueError:
+            raise ConfigError(f"collection {self.collection} does not record its embedder "
+                              f"(property {EMBEDDER_PROPERTY})") from None
+        if recorded != self.embedder:
+            raise ConfigError(f"collection {self.collection} was built with embedder "
+                              f"{recorded.model_dump()} but this process uses "
+                              f"{self.embedder.model_dump()}: rebuild it or change the embedder")
+
+    def upsert(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert or replace chunk rows (all fields but the BM25 output)."""
+        if rows:
+            self._write("upsert", len(rows), lambda: self.client.upsert(self.collection, list(rows)))
+
+    def delete_ids(self, ids: Sequence[str]) -> None:
+        """Delete chunks by primary key."""
+        if ids:
+            self._write("delete", len(ids), lambda: self.client.delete(self.collection, ids=list(ids)))
+
+    def delete_document(self, tenant: str, doc_id: str, keep_version: str | None = None) -> None:
+        """Delete every chunk of a document, except those of `keep_version` if given."""
+        expr = f"tenant == {quote(tenant)} and doc_id == {quote(doc_id)}"
+        if keep_version:
+            expr += f" and version != {quote(keep_version)}"
+        self._write("delete", 0, lambda: self.client.delete(self.collection, filter=expr))
+
+    def count(self, tenant: str, doc_id: str | None = None) -> int:
+        """How many chunks a tenant (or one of its documents) has."""
+        expr = f"tenant == {quote(tenant)}"
+        if doc_id is not None:
+            expr += f" and doc_id == {quote(doc_id)}"
+        result = self._call(lambda: self.client.query(self.collection, filter=expr,
+                                                      output_fields=["count(*)"]))
+        return int(result[0]["count(*)"])
+
+    def query(self, expr: str, fields: Sequence[str] = FIELDS, limit: int = 16_384) -> list[dict[str, Any]]:
+        """Rows matching a filter (for tests and tools; never pass user text here)."""
+        return list(self._call(lambda: self.client.query(self.collection, filter=expr,
+                                                         output_fields=list(fields), limit=limit)))
+
+    def ping(self) -> None:
+        """Raise `Unavailable` unless Milvus answers."""
+        self._call(lambda: self.client.has_collection(self.collection))
+
+    def _write(self, operation: str, rows: int, call: Any) -> None:
+        with self._write_lock:
+            started = time.perf_counter()
+            self._call(call)
+            MILVUS_WRITE_DURATION.labels(operation).observe(time.perf_counter() - started)
+            MILVUS_ROWS.labels(operation).inc(rows)
+
+    def _call(self, call: Any) -> Any:
+        try:
+            return call()
+        except MilvusException as exc:
+            raise Unavailable(f"Milvus: {exc}", code="milvus_unavailable") from exc
+
+
+def metadata_json(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Metadata as stored: JSON round-tripped so only JSON types reach Milvus."""
+    return json.loads(json.dumps(metadata))

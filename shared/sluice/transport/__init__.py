@@ -1,0 +1,1 @@
+"""Transports that move events between functions: RQ queues and the Knative broker."""

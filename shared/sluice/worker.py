@@ -1,0 +1,50 @@
+"""The RQ delivery worker: runs `sluice.delivery.deliver` jobs for the queues it is given."""
+
+from __future__ import annotations
+
+import httpx
+from prometheus_client import start_http_server
+from redis import Redis
+from rq import Queue, SimpleWorker
+from rq.job import Job
+
+from sluice.delivery import DeliveryContext, set_context
+from sluice.logs import configure_logging
+from sluice.routing import create_router
+from sluice.settings import Settings
+from sluice.stores.documents import DocumentStore
+
+
+class DeliveryWorker(SimpleWorker):
+    """A worker that runs jobs in its own process (a delivery is one HTTP call: forking per
+    job would only add latency) and declares a job abandoned soon after its timeout.
+
+    RQ's default grace is 60 s past the job timeout before a job whose worker died is retried;
+    ours is `worker.abandoned_grace_seconds`, since a delivery can never outlive its timeout.
+    """
+
+    abandoned_grace_seconds = 10
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        """Seconds after which an execution without heartbeat counts as abandoned."""
+        timeout = job.timeout if job.timeout and job.timeout > 0 else 180
+        return int(timeout) + self.abandoned_grace_seconds
+
+
+def run_worker(settings: Settings, queue_names: list[str], *, name: str | None = None,
+               burst: bool = False, metrics_port: int | None = None) -> bool:
+    """Work on the named queues (all subscribers' queues if none) until stopped."""
+    configure_logging("worker", settings.logging.level)
+    redis = Redis.from_url(settings.redis.url)
+    set_context(DeliveryContext(
+        settings, redis, create_router(settings.routing, redis, settings.worker),
+        DocumentStore(redis, settings.redis.key_prefix), httpx.Client(),
+    ))
+    if metrics_port is not None:
+        start_http_server(metrics_port, addr="127.0.0.1")
+    names = queue_names or sorted({s.queue for s in settings.routing.subscribers.values()})
+    queues = [Queue(n, connection=redis) for n in names]
+    DeliveryWorker.abandoned_grace_seconds = settings.worker.abandoned_grace_seconds
+    worker = DeliveryWorker(queues, connection=redis, name=name,
+                            maintenance_interval=settings.worker.maintenance_interval_seconds)
+    return worker.work(with_scheduler=True, burst=burst)
