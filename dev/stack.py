@@ -126,7 +126,7 @@ class Stack:
                 return False
         if name in self.ports:
             return _port_open(self.ports[name])
-        return True
+        return "Listening on" in self.log_path(name).read_text(errors="replace")[-4000:]
 
     def pid(self, name: str) -> int | None:
         """The pid of a running process of this stack, or None."""

@@ -53,8 +53,13 @@ def chunk_text(text: str, size: int, overlap: int) -> list[Chunk]:
             chunks.append(Chunk(len(chunks), start, end, text[start:end]))
         if cut + 1 >= len(pieces):
             break
+        # Start the next chunk with the last pieces that fit in `overlap`, but no earlier than
+        # lets it reach past this chunk's end (else it would repeat this chunk's tail).
         following = cut + 1
-        while following > first + 1 and pieces[cut].end - pieces[following - 1].start <= overlap:
+        reach = pieces[cut + 1].end
+        while (following > first + 1
+               and pieces[cut].end - pieces[following - 1].start <= overlap
+               and reach - pieces[following - 1].start <= size):
             following -= 1
         first = following
     return chunks

@@ -22,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     worker = commands.add_parser("worker", help="deliver queued events to the functions")
     worker.add_argument("--queue", action="append", default=[],
                         help="queue to work on (repeatable; default: every subscriber's)")
-    worker.add_argument("--name", help="worker name (default: random)")
+    worker.add_argument("--name", help="worker name prefix (a random suffix keeps names of "
+                        "restarted workers unique)")
     worker.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     worker.add_argument("--metrics-port", type=int, help="serve /metrics on 127.0.0.1:PORT")
     dlq = commands.add_parser("dlq", help="the dead letter: events whose delivery failed for good")

@@ -191,8 +191,9 @@ def require_json(request: Request) -> None:
 
 
 def parse_event(request: Request, body: bytes, accepted_types: Iterable[str]) -> CloudEvent:
-    """Parse a binary- or structured-mode CloudEvent with JSON data, of one of `accepted_types`."""
-    if request.mimetype not in ("application/json", STRUCTURED):
+    """Parse a binary- or structured-mode CloudEvent with JSON data, of one of `accepted_types`.
+    A binary-mode event without a content type is read as JSON (the SDKs omit it by default)."""
+    if request.mimetype not in ("application/json", STRUCTURED, ""):
         raise UnsupportedMediaType(
             f"content type {request.mimetype or '(none)'!r} is not supported; send a CloudEvent "
             f"with JSON data (binary mode) or as {STRUCTURED}")

@@ -222,6 +222,7 @@ def load_settings(**overrides: Any) -> Settings:
     """Load and validate settings, or raise `ConfigError` naming each bad file/variable and field."""
     try:
         _check_yaml_syntax()
+        _check_environment()
         settings = Settings(**overrides)
         settings.auth.keys()
         return settings
@@ -249,37 +250,64 @@ def _describe(exc: ValidationError) -> str:
     lines = ["invalid configuration:"]
     for error in exc.errors():
         loc = [str(part) for part in error["loc"]]
-        field = ".".join(loc)
-        lines.append(f"  {_origin(loc)}: {field}: {error['msg']} (got {_short(error.get('input'))})")
+        # A missing field is the fault of whoever defined its parent.
+        target = loc[:-1] if error["type"] == "missing" else loc
+        lines.append(f"  {_origin(target)}: {'.'.join(loc)}: {error['msg']} "
+                     f"(got {_short(error.get('input'))})")
     return "\n".join(lines)
 
 
-def _origin(loc: list[str]) -> str:
-    """Which source set the field at `loc`: its environment variable, else the YAML file that
-    holds the deepest part of its path (the later file on a tie, as it overrides)."""
-    for depth in range(len(loc), 0, -1):
-        name = ENV_PREFIX + ENV_DELIMITER.join(loc[:depth]).upper()
-        if any(key.upper() == name for key in os.environ):
-            return f"environment variable {name}"
-    origin, best = "defaults", 0
-    for path in conf_files():
-        depth = _matching_depth(yaml.safe_load(path.read_text(encoding="utf-8")), loc)
-        if depth and depth >= best:
-            origin, best = str(path), depth
+def _origin(path: list[str]) -> str:
+    """The source that set `path`: an environment variable naming it, a part of it, or a
+    parent whose JSON value holds it; else the last YAML file that holds it; else defaults."""
+    name = ENV_PREFIX + ENV_DELIMITER.join(path).upper()
+    for key, value in os.environ.items():
+        key = key.upper()
+        if key == name or key.startswith(name + ENV_DELIMITER):
+            return f"environment variable {key}"
+        if name.startswith(key + ENV_DELIMITER) and key.startswith(ENV_PREFIX):
+            rest = name[len(key) + len(ENV_DELIMITER):].lower().split(ENV_DELIMITER.lower())
+            if _holds(_json_or_none(value), rest):
+                return f"environment variable {key}"
+    origin = "defaults"
+    for file in conf_files():
+        if _holds(yaml.safe_load(file.read_text(encoding="utf-8")), path):
+            origin = str(file)
     return origin
 
 
-def _matching_depth(node: Any, loc: list[str]) -> int:
-    depth = 0
-    for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
+def _holds(node: Any, path: list[str]) -> bool:
+    for part in path:
+        if isinstance(node, dict):
+            matches = [k for k in node if str(k).lower() == part.lower()]
+            if not matches:
+                return False
+            node = node[matches[0]]
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
-            break
-        depth += 1
-    return depth
+            return False
+    return True
+
+
+def _json_or_none(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None
+
+
+def _check_environment() -> None:
+    """Fail on `SLUICE_` variables that name no setting (pydantic would ignore them)."""
+    sections = set(Settings.model_fields)
+    for key in os.environ:
+        upper = key.upper()
+        if not upper.startswith(ENV_PREFIX) or upper == CONF_DIR_VARIABLE:
+            continue
+        section = upper[len(ENV_PREFIX):].split(ENV_DELIMITER)[0].lower()
+        if section not in sections:
+            raise ConfigError(f"environment variable {key}: no such setting (sections: "
+                              f"{', '.join(sorted(sections))}; nest with '{ENV_DELIMITER}')")
 
 
 def _short(value: Any) -> str:

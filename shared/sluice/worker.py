@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 from prometheus_client import start_http_server
 from redis import Redis
@@ -45,6 +47,12 @@ def run_worker(settings: Settings, queue_names: list[str], *, name: str | None =
     names = queue_names or sorted({s.queue for s in settings.routing.subscribers.values()})
     queues = [Queue(n, connection=redis) for n in names]
     DeliveryWorker.abandoned_grace_seconds = settings.worker.abandoned_grace_seconds
-    worker = DeliveryWorker(queues, connection=redis, name=name,
-                            maintenance_interval=settings.worker.maintenance_interval_seconds)
+    interval = settings.worker.maintenance_interval_seconds
+    # RQ runs maintenance (which retries abandoned jobs) only between blocking dequeues, whose
+    # timeout is worker_ttl - 15 s: tie it to the maintenance interval, or an idle worker would
+    # leave a dead worker's job alone for minutes.
+    unique_name = f"{name}-{uuid.uuid4().hex[:6]}" if name else None
+    worker = DeliveryWorker(queues, connection=redis, name=unique_name,
+                            maintenance_interval=interval,
+                            worker_ttl=interval + 15)
     return worker.work(with_scheduler=True, burst=burst)
