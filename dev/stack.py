@@ -27,8 +27,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 FUNCTIONS = ("ingest", "transform", "index")
-DEFAULT_PORTS = {"redis": 6379, "milvus": 19530, "ingest": 8081, "transform": 8082,
-                 "index": 8083}
+DEFAULT_PORTS = {"redis": 6379, "milvus": 19530, "ingest": 8081, "transform": 8082, "index": 8083}
 
 
 @dataclass
@@ -64,18 +63,46 @@ class Stack:
         """Every process by name, in start order."""
         data = self.directory / "data"
         commands = {
-            "redis": [_redis_server(), "--bind", "127.0.0.1", "--port", str(self.ports["redis"]),
-                      "--dir", str(data / "redis"), "--appendonly", "yes", "--save", ""],
-            "milvus": [str(BIN / "milvus-lite"), "server", "--data-dir", str(data / "milvus"),
-                       "--host", "127.0.0.1", "--port", str(self.ports["milvus"])],
+            "redis": [
+                _redis_server(),
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.ports["redis"]),
+                "--dir",
+                str(data / "redis"),
+                "--appendonly",
+                "yes",
+                "--save",
+                "",
+            ],
+            "milvus": [
+                str(BIN / "milvus-lite"),
+                "server",
+                "--data-dir",
+                str(data / "milvus"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.ports["milvus"]),
+            ],
         }
         for name in FUNCTIONS:
-            commands[name] = [str(BIN / "functions-framework"), "--source",
-                              str(ROOT / "functions" / name / "main.py"), "--target", name,
-                              "--host", "127.0.0.1", "--port", str(self.ports[name])]
+            commands[name] = [
+                str(BIN / "functions-framework"),
+                "--source",
+                str(ROOT / "functions" / name / "main.py"),
+                "--target",
+                name,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.ports[name]),
+            ]
         for n in range(1, self.transform_workers + 1):
-            commands[f"worker-transform-{n}"] = self.worker_command(f"transform-{n}",
-                                                                    "sluice-transform")
+            commands[f"worker-transform-{n}"] = self.worker_command(
+                f"transform-{n}", "sluice-transform"
+            )
         commands["worker-index-1"] = self.worker_command("index-1", "sluice-index")
         return commands
 
@@ -97,12 +124,21 @@ class Stack:
         command = command or self.commands()[name]
         port = self.ports.get(name)
         if port is not None and _port_open(port):
-            raise SystemExit(f"port {port} for {name} is already in use: stop what holds it "
-                             f"or choose another port")
+            raise SystemExit(
+                f"port {port} for {name} is already in use: stop what holds it "
+                f"or choose another port"
+            )
         log = (self.directory / "logs" / f"{name}.log").open("ab")
-        process = subprocess.Popen(command, cwd=ROOT, env=self.env(), stdout=log, stderr=log,
-                                   stdin=subprocess.DEVNULL, start_new_session=True,
-                                   preexec_fn=_default_sigint)
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=self.env(),
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_default_sigint,
+        )
         (self.directory / "run" / f"{name}.pid").write_text(str(process.pid))
 
     def wait_ready(self, name: str, timeout: float = 60.0) -> None:
@@ -110,8 +146,10 @@ class Stack:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.pid(name) is None:
-                raise SystemExit(f"{name} exited at start; see {self.log_path(name)}:\n"
-                                 + _tail(self.log_path(name)))
+                raise SystemExit(
+                    f"{name} exited at start; see {self.log_path(name)}:\n"
+                    + _tail(self.log_path(name))
+                )
             if self.is_ready(name):
                 return
             time.sleep(0.2)
@@ -168,8 +206,11 @@ class Stack:
 
     def down(self) -> None:
         """Stop everything: workers first, Redis last."""
-        names = [p.stem for p in (self.directory / "run").glob("*.pid")] if (
-            self.directory / "run").exists() else []
+        names = (
+            [p.stem for p in (self.directory / "run").glob("*.pid")]
+            if (self.directory / "run").exists()
+            else []
+        )
         order = {"redis": 3, "milvus": 2, **dict.fromkeys(FUNCTIONS, 1)}
         for name in sorted(names, key=lambda n: order.get(n, 0)):
             self.stop(name)
@@ -222,8 +263,9 @@ def _tail(path: Path, lines: int = 20) -> str:
 
 def main() -> None:
     """`python -m dev.stack up|down|status`."""
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("command", choices=["up", "down", "status"])
     parser.add_argument("--dir", default=str(ROOT / ".sluice"), help="logs, data and pid files")
     for name, port in DEFAULT_PORTS.items():
@@ -238,8 +280,10 @@ def main() -> None:
         for name in FUNCTIONS:
             print(f"  {name:<10} {stack.url(name)}")
         print(f"  {'milvus':<10} {stack.url('milvus')}\n  {'redis':<10} {stack.url('redis')}")
-        print(f"Try: curl -s -XPOST {stack.url('ingest')}/documents "
-              "-H 'content-type: application/json' -d '{\"text\": \"Hello, Sluice.\"}'")
+        print(
+            f"Try: curl -s -XPOST {stack.url('ingest')}/documents "
+            "-H 'content-type: application/json' -d '{\"text\": \"Hello, Sluice.\"}'"
+        )
     elif args.command == "down":
         stack.down()
         print("Sluice is down.")

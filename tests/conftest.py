@@ -37,8 +37,12 @@ def free_port() -> int:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Redis, milvus-lite, the three functions and the workers, running for the session."""
     directory: Path = tmp_path_factory.mktemp("stack")
-    running = Stack(directory, {name: free_port() for name in DEFAULT_PORTS},
-                    transform_workers=2, extra_env=TEST_ENV)
+    running = Stack(
+        directory,
+        {name: free_port() for name in DEFAULT_PORTS},
+        transform_workers=2,
+        extra_env=TEST_ENV,
+    )
     try:
         running.up()
         yield running
@@ -86,8 +90,9 @@ def wait_for(condition: Callable[[], object], timeout: float = 60.0, what: str =
         time.sleep(0.2)
 
 
-def wait_status(client: httpx.Client, doc_id: str, tenant: str, status: str,
-                timeout: float = 60.0) -> dict[str, object]:
+def wait_status(
+    client: httpx.Client, doc_id: str, tenant: str, status: str, timeout: float = 60.0
+) -> dict[str, object]:
     """Wait until the document reaches `status`; return its record."""
 
     def reached() -> dict[str, object] | None:

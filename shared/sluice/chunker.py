@@ -57,9 +57,11 @@ def chunk_text(text: str, size: int, overlap: int) -> list[Chunk]:
         # lets it reach past this chunk's end (else it would repeat this chunk's tail).
         following = cut + 1
         reach = pieces[cut + 1].end
-        while (following > first + 1
-               and pieces[cut].end - pieces[following - 1].start <= overlap
-               and reach - pieces[following - 1].start <= size):
+        while (
+            following > first + 1
+            and pieces[cut].end - pieces[following - 1].start <= overlap
+            and reach - pieces[following - 1].start <= size
+        ):
             following -= 1
         first = following
     return chunks
@@ -91,8 +93,9 @@ def _pieces(text: str, size: int) -> list[_Piece]:
                 end_strength = strength if w_index == len(words) - 1 else _WORD
                 for cut in range(w_start, w_end, size):
                     last_slice = cut + size >= w_end
-                    pieces.append(_Piece(cut, min(cut + size, w_end),
-                                         end_strength if last_slice else _HARD))
+                    pieces.append(
+                        _Piece(cut, min(cut + size, w_end), end_strength if last_slice else _HARD)
+                    )
     return pieces
 
 

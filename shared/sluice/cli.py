@@ -20,10 +20,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sluice", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     worker = commands.add_parser("worker", help="deliver queued events to the functions")
-    worker.add_argument("--queue", action="append", default=[],
-                        help="queue to work on (repeatable; default: every subscriber's)")
-    worker.add_argument("--name", help="worker name prefix (a random suffix keeps names of "
-                        "restarted workers unique)")
+    worker.add_argument(
+        "--queue",
+        action="append",
+        default=[],
+        help="queue to work on (repeatable; default: every subscriber's)",
+    )
+    worker.add_argument(
+        "--name",
+        help="worker name prefix (a random suffix keeps names of restarted workers unique)",
+    )
     worker.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     worker.add_argument("--metrics-port", type=int, help="serve /metrics on 127.0.0.1:PORT")
     dlq = commands.add_parser("dlq", help="the dead letter: events whose delivery failed for good")
@@ -42,8 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "worker":
         from sluice.worker import run_worker
 
-        run_worker(settings, args.queue, name=args.name, burst=args.burst,
-                   metrics_port=args.metrics_port)
+        run_worker(
+            settings, args.queue, name=args.name, burst=args.burst, metrics_port=args.metrics_port
+        )
         return 0
     if args.dlq_command == "list":
         for entry in failed_deliveries(settings):
@@ -69,14 +76,17 @@ def failed_deliveries(settings: Settings) -> list[dict[str, object]]:
         for job in Job.fetch_many(registry.get_job_ids(), connection=registry.connection):
             if job is None:
                 continue
-            error = (job.latest_result().exc_string if job.latest_result() else "") or ""
-            entries.append({
-                "job_id": job.id,
-                "queue": registry.name,
-                **job.meta,
-                "failed_at": job.ended_at.isoformat() if job.ended_at else None,
-                "error": error.strip().splitlines()[-1] if error.strip() else "",
-            })
+            result = job.latest_result()
+            error = (result.exc_string if result is not None else "") or ""
+            entries.append(
+                {
+                    "job_id": job.id,
+                    "queue": registry.name,
+                    **job.meta,
+                    "failed_at": job.ended_at.isoformat() if job.ended_at else None,
+                    "error": error.strip().splitlines()[-1] if error.strip() else "",
+                }
+            )
     return entries
 
 

@@ -28,11 +28,14 @@ class Gateways(containers.DeclarativeContainer):
 
     settings = providers.Dependency(instance_of=Settings)
 
-    redis = providers.Singleton(Redis.from_url, settings.provided.redis.url,
-                                health_check_interval=30)
+    redis = providers.Singleton(
+        Redis.from_url, settings.provided.redis.url, health_check_interval=30
+    )
     documents = providers.Singleton(DocumentStore, redis, settings.provided.redis.key_prefix)
     blobs = providers.Singleton(
-        BlobStore, redis, settings.provided.redis.key_prefix,
+        BlobStore,
+        redis,
+        settings.provided.redis.key_prefix,
         threshold_bytes=settings.provided.claim_check.threshold_bytes,
         ttl_seconds=settings.provided.claim_check.ttl_seconds,
     )

@@ -48,8 +48,14 @@ class DeliveryFailed(SluiceError):
 class DeliveryContext:
     """What delivery jobs need, built once per worker process."""
 
-    def __init__(self, settings: Settings, redis: Redis, router: Router,
-                 documents: DocumentStore, http: httpx.Client) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        redis: Redis,
+        router: Router,
+        documents: DocumentStore,
+        http: httpx.Client,
+    ) -> None:
         self.settings = settings
         self.redis = redis
         self.router = router
@@ -73,8 +79,11 @@ def context() -> DeliveryContext:
         settings = cached_settings()
         redis = Redis.from_url(settings.redis.url)
         _context = DeliveryContext(
-            settings, redis, create_router(settings.routing, redis, settings.worker),
-            DocumentStore(redis, settings.redis.key_prefix), httpx.Client(),
+            settings,
+            redis,
+            create_router(settings.routing, redis, settings.worker),
+            DocumentStore(redis, settings.redis.key_prefix),
+            httpx.Client(),
         )
     return _context
 
@@ -84,25 +93,33 @@ def deliver(subscriber: str, event_json: str) -> str:
     ctx = context()
     event = from_json(event_json)
     target = ctx.settings.routing.subscribers[subscriber]
-    with log_context(event_id=event["id"], event_type=event["type"],
-                     document_id=event.get("subject"), tenant=event.get("tenant"),
-                     subscriber=subscriber):
+    with log_context(
+        event_id=event["id"],
+        event_type=event["type"],
+        document_id=event.get("subject"),
+        tenant=event.get("tenant"),
+        subscriber=subscriber,
+    ):
         headers, body = to_binary(event)
         started = time.perf_counter()
         try:
-            response = ctx.http.post(target.url, headers=headers, content=body,
-                                     timeout=target.timeout_seconds)
+            response = ctx.http.post(
+                target.url, headers=headers, content=body, timeout=target.timeout_seconds
+            )
         except httpx.HTTPError as exc:
             DELIVERIES.labels(subscriber, "unreachable").inc()
-            raise DeliveryFailed(f"{subscriber} at {target.url} unreachable: {exc!r}",
-                                 permanent=False) from exc
+            raise DeliveryFailed(
+                f"{subscriber} at {target.url} unreachable: {exc!r}", permanent=False
+            ) from exc
         finally:
             DELIVERY_DURATION.labels(subscriber).observe(time.perf_counter() - started)
         if response.status_code >= 300:
             permanent = response.status_code < 500 and response.status_code not in RETRIED_STATUSES
             DELIVERIES.labels(subscriber, str(response.status_code)).inc()
-            raise DeliveryFailed(f"{subscriber} answered {response.status_code}: "
-                                 f"{_error_message(response)}", permanent=permanent)
+            raise DeliveryFailed(
+                f"{subscriber} answered {response.status_code}: {_error_message(response)}",
+                permanent=permanent,
+            )
         DELIVERIES.labels(subscriber, "ok").inc()
         reply = _reply(response)
         if reply is None:
@@ -113,24 +130,37 @@ def deliver(subscriber: str, event_json: str) -> str:
         return f"replied {reply['type']}"
 
 
-def on_failure(job: Job, connection: Redis, exc_type: type[BaseException] | None,
-               exc_value: BaseException | None, traceback: TracebackType | None) -> None:
+def on_failure(
+    job: Job,
+    connection: Redis,
+    exc_type: type[BaseException] | None,
+    exc_value: BaseException | None,
+    traceback: TracebackType | None,
+) -> None:
     """RQ failure callback: stop retrying permanent failures; on the last one, mark the
     document failed and count the dead letter."""
     if isinstance(exc_value, DeliveryFailed) and exc_value.permanent:
         job.retries_left = 0
     if job.retries_left:
-        log.warning("delivery failed, will retry", extra={
-            "job_id": job.id, "retries_left": job.retries_left, "error": str(exc_value)})
+        log.warning(
+            "delivery failed, will retry",
+            extra={"job_id": job.id, "retries_left": job.retries_left, "error": str(exc_value)},
+        )
         return
     meta: dict[str, Any] = job.meta or {}
     subscriber = str(meta.get("subscriber", ""))
     DEAD_LETTERED.labels(subscriber).inc()
     reason = str(exc_value) if exc_value is not None else "delivery failed"
-    with log_context(event_id=meta.get("event_id"), document_id=meta.get("document_id"),
-                     tenant=meta.get("tenant"), subscriber=subscriber):
-        log.error("delivery failed for good; left in the failed-job registry",
-                  extra={"job_id": job.id, "error": reason})
+    with log_context(
+        event_id=meta.get("event_id"),
+        document_id=meta.get("document_id"),
+        tenant=meta.get("tenant"),
+        subscriber=subscriber,
+    ):
+        log.error(
+            "delivery failed for good; left in the failed-job registry",
+            extra={"job_id": job.id, "error": reason},
+        )
         if meta.get("event_type") in DOCUMENT_EVENTS and meta.get("document_id"):
             _mark_failed(job, meta, reason)
 
@@ -139,15 +169,20 @@ def _mark_failed(job: Job, meta: dict[str, Any], reason: str) -> None:
     if not meta.get("document_version"):
         return
     if context().documents.transition(
-        meta["tenant"], meta["document_id"], meta["document_version"], Status.FAILED,
-        [Status.ACCEPTED, Status.TRANSFORMING, Status.EMBEDDED], error=reason[:2000],
+        meta["tenant"],
+        meta["document_id"],
+        meta["document_version"],
+        Status.FAILED,
+        [Status.ACCEPTED, Status.TRANSFORMING, Status.EMBEDDED],
+        error=reason[:2000],
     ):
         DOCUMENTS.labels(Status.FAILED).inc()
 
 
 def _reply(response: httpx.Response) -> CloudEvent | None:
     has_event = "ce-specversion" in response.headers or response.headers.get(
-        "content-type", "").startswith("application/cloudevents+json")
+        "content-type", ""
+    ).startswith("application/cloudevents+json")
     if response.status_code != 200 or not has_event:
         return None
     try:

@@ -144,8 +144,9 @@ class ClaimCheck(Payload):
     claim_check: str
 
 
-def make_event(event_type: str, source: str, payload: Payload, *, subject: str, tenant: str,
-               version: str = "") -> CloudEvent:
+def make_event(
+    event_type: str, source: str, payload: Payload, *, subject: str, tenant: str, version: str = ""
+) -> CloudEvent:
     """A CloudEvent with a fresh id and JSON data; the document id is its subject, the tenant
     and document version are extension attributes (`tenant`, `docversion`)."""
     attributes = {

@@ -59,8 +59,9 @@ class Route:
 class FunctionApp:
     """A function's routes plus /healthz, /readyz and /metrics, with errors mapped to JSON."""
 
-    def __init__(self, name: str, routes: Iterable[Route],
-                 readiness: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, name: str, routes: Iterable[Route], readiness: Callable[[], None] | None = None
+    ) -> None:
         self.name = name
         self.readiness = readiness
         builtin = [
@@ -69,8 +70,9 @@ class FunctionApp:
             Route("/metrics", ("GET",), _metrics),
         ]
         self.routes = [*routes, *builtin]
-        self.url_map = Map([Rule(r.rule, methods=list(r.methods), endpoint=i)
-                            for i, r in enumerate(self.routes)])
+        self.url_map = Map(
+            [Rule(r.rule, methods=list(r.methods), endpoint=i) for i, r in enumerate(self.routes)]
+        )
 
     def __call__(self, request: Request) -> Response:
         """Handle one request; never raises."""
@@ -85,11 +87,15 @@ class FunctionApp:
         except WerkzeugNotFound:
             response = error_response(NotFound(f"no route for {request.path}"))
         except WerkzeugMethodNotAllowed as exc:
-            response = error_response(MethodNotAllowed(
-                f"{request.method} is not allowed on {request.path}",
-                details={"allowed": sorted(exc.valid_methods or [])}))
+            response = error_response(
+                MethodNotAllowed(
+                    f"{request.method} is not allowed on {request.path}",
+                    details={"allowed": sorted(exc.valid_methods or [])},
+                )
+            )
         except Exception as exc:  # the edge: everything becomes a JSON error
             response = error_response(as_sluice_error(exc))
+        assert isinstance(response, Response)
         FUNCTION_REQUESTS.labels(self.name, rule, f"{response.status_code // 100}xx").inc()
         FUNCTION_DURATION.labels(self.name, rule).observe(time.perf_counter() - started)
         return response
@@ -116,8 +122,10 @@ def as_sluice_error(exc: Exception) -> SluiceError:
 
 def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
     """Pydantic errors as `{"field", "message"}` items."""
-    return [{"field": ".".join(str(p) for p in e["loc"]) or "(body)", "message": e["msg"]}
-            for e in exc.errors()]
+    return [
+        {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "message": e["msg"]}
+        for e in exc.errors()
+    ]
 
 
 def error_response(error: SluiceError) -> Response:
@@ -132,8 +140,9 @@ def error_response(error: SluiceError) -> Response:
 
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
     """A JSON response."""
-    return Response(json.dumps(body), status=status, headers=dict(headers or {}),
-                    mimetype="application/json")
+    return Response(
+        json.dumps(body), status=status, headers=dict(headers or {}), mimetype="application/json"
+    )
 
 
 def event_response(event: CloudEvent) -> Response:
@@ -154,8 +163,10 @@ def _metrics(request: Request) -> Response:
 def read_body(request: Request, limit: int) -> bytes:
     """The request body, or 413 if it is longer than `limit` bytes."""
     if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(f"the body is {request.content_length} bytes; the limit is {limit}",
-                              code="body_too_large")
+        raise PayloadTooLarge(
+            f"the body is {request.content_length} bytes; the limit is {limit}",
+            code="body_too_large",
+        )
     body = request.stream.read(limit + 1)
     if len(body) > limit:
         raise PayloadTooLarge(f"the body is over the limit of {limit} bytes", code="body_too_large")
@@ -167,8 +178,9 @@ def parse_json(body: bytes) -> Any:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BadRequest(f"the body is not valid UTF-8 (byte {exc.start})",
-                         code="invalid_encoding") from None
+        raise BadRequest(
+            f"the body is not valid UTF-8 (byte {exc.start})", code="invalid_encoding"
+        ) from None
     if not text.strip():
         raise BadRequest("the body is empty", code="empty_body")
     try:
@@ -187,7 +199,9 @@ def require_json(request: Request) -> None:
     if request.mimetype != "application/json":
         raise UnsupportedMediaType(
             f"content type {request.mimetype or '(none)'!r} is not supported; "
-            "send application/json", code="unsupported_media_type")
+            "send application/json",
+            code="unsupported_media_type",
+        )
 
 
 def parse_event(request: Request, body: bytes, accepted_types: Iterable[str]) -> CloudEvent:
@@ -196,39 +210,53 @@ def parse_event(request: Request, body: bytes, accepted_types: Iterable[str]) ->
     if request.mimetype not in ("application/json", STRUCTURED, ""):
         raise UnsupportedMediaType(
             f"content type {request.mimetype or '(none)'!r} is not supported; send a CloudEvent "
-            f"with JSON data (binary mode) or as {STRUCTURED}")
+            f"with JSON data (binary mode) or as {STRUCTURED}"
+        )
     parse_json(body)  # a precise 400 for bad JSON, bad encoding or an empty body
     if request.mimetype != STRUCTURED:
         missing = [a for a in REQUIRED_ATTRIBUTES if not request.headers.get(f"ce-{a}")]
         if missing:
-            raise BadRequest(f"the CloudEvent lacks required attributes: {', '.join(missing)} "
-                             "(binary mode: ce-* headers)", code="invalid_cloudevent")
+            raise BadRequest(
+                f"the CloudEvent lacks required attributes: {', '.join(missing)} "
+                "(binary mode: ce-* headers)",
+                code="invalid_cloudevent",
+            )
     try:
         event = from_http(dict(request.headers), body)
     except CloudEventError as exc:
         raise BadRequest(f"not a valid CloudEvent: {exc}", code="invalid_cloudevent") from None
     accepted = tuple(accepted_types)
     if event["type"] not in accepted:
-        raise BadRequest(f"unknown event type {event['type']!r}; this function accepts "
-                         f"{', '.join(accepted)}", code="unknown_event_type")
+        raise BadRequest(
+            f"unknown event type {event['type']!r}; this function accepts {', '.join(accepted)}",
+            code="unknown_event_type",
+        )
     if not isinstance(event.data, dict | list):
         raise BadRequest("the event data must be a JSON object", code="invalid_event_data")
     return event
 
 
-def event_handler(name: str, max_body_bytes: int,
-                  handlers: Mapping[str, Callable[[CloudEvent], CloudEvent | None]]) -> Handler:
+def event_handler(
+    name: str,
+    max_body_bytes: int,
+    handlers: Mapping[str, Callable[[CloudEvent], CloudEvent | None]],
+) -> Handler:
     """A route handler that parses a CloudEvent, dispatches it on its type and replies."""
 
     def handle(request: Request) -> Response:
         body = read_body(request, max_body_bytes)
         if not is_cloudevent(request):
-            raise BadRequest("expected a CloudEvent (ce-* headers, or "
-                             f"{STRUCTURED})", code="not_a_cloudevent")
+            raise BadRequest(
+                f"expected a CloudEvent (ce-* headers, or {STRUCTURED})", code="not_a_cloudevent"
+            )
         event = parse_event(request, body, handlers)
         EVENTS.labels(name, "in", event["type"]).inc()
-        with log_context(event_id=event["id"], event_type=event["type"],
-                         document_id=event.get("subject"), tenant=event.get("tenant")):
+        with log_context(
+            event_id=event["id"],
+            event_type=event["type"],
+            document_id=event.get("subject"),
+            tenant=event.get("tenant"),
+        ):
             reply = handlers[event["type"]](event)
             if reply is None:
                 return no_reply()

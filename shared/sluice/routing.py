@@ -37,11 +37,14 @@ class Router:
         self.transports = transports
         for route in routing.routes:
             if route.to not in routing.subscribers:
-                raise ConfigError(f"routing.routes: {route.event} goes to unknown subscriber "
-                                  f"{route.to!r}")
+                raise ConfigError(
+                    f"routing.routes: {route.event} goes to unknown subscriber {route.to!r}"
+                )
             if route.transport not in transports:
-                raise ConfigError(f"routing.routes: {route.event} needs the {route.transport} "
-                                  "transport, which is not configured here")
+                raise ConfigError(
+                    f"routing.routes: {route.event} needs the {route.transport} "
+                    "transport, which is not configured here"
+                )
 
     def routes_for(self, event_type: str) -> list[RouteSettings]:
         """The routes of an event type (none: the event ends here)."""
@@ -78,7 +81,9 @@ def create_router(routing: RoutingSettings, redis: object, worker_settings: obje
 
         sink = routing.broker_sink()
         if not sink:
-            raise ConfigError("routing: a route uses the broker transport but neither "
-                              "routing.broker_url nor K_SINK is set")
+            raise ConfigError(
+                "routing: a route uses the broker transport but neither "
+                "routing.broker_url nor K_SINK is set"
+            )
         transports["broker"] = BrokerTransport(sink)
     return Router(routing, transports)

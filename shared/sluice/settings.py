@@ -219,7 +219,7 @@ def conf_files() -> list[Path]:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Load and validate settings, or raise `ConfigError` naming each bad file/variable and field."""
+    """Load and validate settings, or raise `ConfigError` naming the bad source and field."""
     try:
         _check_yaml_syntax()
         _check_environment()
@@ -252,8 +252,10 @@ def _describe(exc: ValidationError) -> str:
         loc = [str(part) for part in error["loc"]]
         # A missing field is the fault of whoever defined its parent.
         target = loc[:-1] if error["type"] == "missing" else loc
-        lines.append(f"  {_origin(target)}: {'.'.join(loc)}: {error['msg']} "
-                     f"(got {_short(error.get('input'))})")
+        lines.append(
+            f"  {_origin(target)}: {'.'.join(loc)}: {error['msg']} "
+            f"(got {_short(error.get('input'))})"
+        )
     return "\n".join(lines)
 
 
@@ -266,7 +268,7 @@ def _origin(path: list[str]) -> str:
         if key == name or key.startswith(name + ENV_DELIMITER):
             return f"environment variable {key}"
         if name.startswith(key + ENV_DELIMITER) and key.startswith(ENV_PREFIX):
-            rest = name[len(key) + len(ENV_DELIMITER):].lower().split(ENV_DELIMITER.lower())
+            rest = name[len(key) + len(ENV_DELIMITER) :].lower().split(ENV_DELIMITER.lower())
             if _holds(_json_or_none(value), rest):
                 return f"environment variable {key}"
     origin = "defaults"
@@ -304,10 +306,12 @@ def _check_environment() -> None:
         upper = key.upper()
         if not upper.startswith(ENV_PREFIX) or upper == CONF_DIR_VARIABLE:
             continue
-        section = upper[len(ENV_PREFIX):].split(ENV_DELIMITER)[0].lower()
+        section = upper[len(ENV_PREFIX) :].split(ENV_DELIMITER)[0].lower()
         if section not in sections:
-            raise ConfigError(f"environment variable {key}: no such setting (sections: "
-                              f"{', '.join(sorted(sections))}; nest with '{ENV_DELIMITER}')")
+            raise ConfigError(
+                f"environment variable {key}: no such setting (sections: "
+                f"{', '.join(sorted(sections))}; nest with '{ENV_DELIMITER}')"
+            )
 
 
 def _short(value: Any) -> str:

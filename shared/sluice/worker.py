@@ -33,15 +33,26 @@ class DeliveryWorker(SimpleWorker):
         return int(timeout) + self.abandoned_grace_seconds
 
 
-def run_worker(settings: Settings, queue_names: list[str], *, name: str | None = None,
-               burst: bool = False, metrics_port: int | None = None) -> bool:
+def run_worker(
+    settings: Settings,
+    queue_names: list[str],
+    *,
+    name: str | None = None,
+    burst: bool = False,
+    metrics_port: int | None = None,
+) -> bool:
     """Work on the named queues (all subscribers' queues if none) until stopped."""
     configure_logging("worker", settings.logging.level)
     redis = Redis.from_url(settings.redis.url)
-    set_context(DeliveryContext(
-        settings, redis, create_router(settings.routing, redis, settings.worker),
-        DocumentStore(redis, settings.redis.key_prefix), httpx.Client(),
-    ))
+    set_context(
+        DeliveryContext(
+            settings,
+            redis,
+            create_router(settings.routing, redis, settings.worker),
+            DocumentStore(redis, settings.redis.key_prefix),
+            httpx.Client(),
+        )
+    )
     if metrics_port is not None:
         start_http_server(metrics_port, addr="127.0.0.1")
     names = queue_names or sorted({s.queue for s in settings.routing.subscribers.values()})
@@ -52,7 +63,11 @@ def run_worker(settings: Settings, queue_names: list[str], *, name: str | None =
     # timeout is worker_ttl - 15 s: tie it to the maintenance interval, or an idle worker would
     # leave a dead worker's job alone for minutes.
     unique_name = f"{name}-{uuid.uuid4().hex[:6]}" if name else None
-    worker = DeliveryWorker(queues, connection=redis, name=unique_name,
-                            maintenance_interval=interval,
-                            worker_ttl=interval + 15)
+    worker = DeliveryWorker(
+        queues,
+        connection=redis,
+        name=unique_name,
+        maintenance_interval=interval,
+        worker_ttl=interval + 15,
+    )
     return worker.work(with_scheduler=True, burst=burst)

@@ -24,15 +24,16 @@ TRANSFORM_WORKERS = ("worker-transform-1", "worker-transform-2")
 
 
 def test_a_worker_killed_mid_job_loses_nothing(
-        stack: Stack, ingest: httpx.Client, redis_client: Redis, chunk_store: ChunkStore,
-        tenant: str) -> None:
+    stack: Stack, ingest: httpx.Client, redis_client: Redis, chunk_store: ChunkStore, tenant: str
+) -> None:
     transform = stack.pid("transform")
     assert transform is not None
     os.killpg(transform, signal.SIGSTOP)  # its deliveries hang inside the HTTP call
     try:
         text = "Killed in the middle of its delivery. " * 80
-        response = ingest.post("/documents", json={"id": "survivor", "text": text,
-                                                   "tenant": tenant})
+        response = ingest.post(
+            "/documents", json={"id": "survivor", "text": text, "tenant": tenant}
+        )
         assert response.status_code == 202
         started = StartedJobRegistry("sluice-transform", connection=redis_client)
         wait_for(lambda: started.count > 0, 20, "the delivery job to start")
@@ -46,21 +47,24 @@ def test_a_worker_killed_mid_job_loses_nothing(
     # holds the queue's scheduler lock (the dead one's expires 61 s after its last refresh).
     record = wait_status(ingest, "survivor", tenant, "indexed", timeout=150)
     assert record["chunks"] == len(expected_chunks(text))
-    rows = chunk_store.query(f"tenant == '{tenant}' and doc_id == 'survivor'",
-                             fields=["chunk_id"])
+    rows = chunk_store.query(f"tenant == '{tenant}' and doc_id == 'survivor'", fields=["chunk_id"])
     assert len(rows) == record["chunks"]
     assert len({r["chunk_id"] for r in rows}) == len(rows)
 
 
 def test_a_delivery_to_a_stopped_function_succeeds_once_it_is_back(
-        stack: Stack, ingest: httpx.Client, chunk_store: ChunkStore, tenant: str) -> None:
+    stack: Stack, ingest: httpx.Client, chunk_store: ChunkStore, tenant: str
+) -> None:
     stack.stop("index")
     try:
         text = "Waiting for the index function to come back. " * 30
         ingest.post("/documents", json={"id": "patient", "text": text, "tenant": tenant})
         wait_status(ingest, "patient", tenant, "embedded", timeout=30)
-        failures = wait_for(lambda: _log_count(stack, "worker-index-1", "will retry"), 30,
-                            "a failed delivery attempt to index")
+        failures = wait_for(
+            lambda: _log_count(stack, "worker-index-1", "will retry"),
+            30,
+            "a failed delivery attempt to index",
+        )
         assert failures
     finally:
         stack.start("index")
@@ -74,22 +78,31 @@ def _log_count(stack: Stack, name: str, needle: str) -> int:
 
 
 def test_a_poison_event_is_dead_lettered_at_once_and_replays_after_the_fix(
-        stack: Stack, ingest: httpx.Client, redis_client: Redis, chunk_store: ChunkStore,
-        tenant: str) -> None:
+    stack: Stack, ingest: httpx.Client, redis_client: Redis, chunk_store: ChunkStore, tenant: str
+) -> None:
     settings = load_settings()
     # A document whose payload went by claim check, and the claim check is gone: transform
     # answers 422 (permanent), so the delivery must not be retried but dead-lettered.
-    document = DocumentAccepted(id="poison", tenant=tenant, version="v1", title="",
-                                text="Recovered from the dead letter. " * 20, metadata={},
-                                accepted_at=now_iso())
+    document = DocumentAccepted(
+        id="poison",
+        tenant=tenant,
+        version="v1",
+        title="",
+        text="Recovered from the dead letter. " * 20,
+        metadata={},
+        accepted_at=now_iso(),
+    )
     key = f"sluice:blob:missing-{tenant}"
-    redis_client.hset(f"sluice:doc:{tenant}:poison",
-                      mapping={"version": "v1", "status": "accepted", "chunks": 0})
-    event = make_event(DOCUMENT_ACCEPTED, "/tests", document, subject="poison", tenant=tenant,
-                       version="v1")
+    redis_client.hset(
+        f"sluice:doc:{tenant}:poison", mapping={"version": "v1", "status": "accepted", "chunks": 0}
+    )
+    event = make_event(
+        DOCUMENT_ACCEPTED, "/tests", document, subject="poison", tenant=tenant, version="v1"
+    )
     event.data = {"claim_check": key}
     RqTransport(settings.routing, redis_client, settings.worker).publish(
-        [r for r in settings.routing.routes if r.event == DOCUMENT_ACCEPTED], [event])
+        [r for r in settings.routing.routes if r.event == DOCUMENT_ACCEPTED], [event]
+    )
 
     record = wait_status(ingest, "poison", tenant, "failed", timeout=30)
     assert "claim check" in str(record["error"])
@@ -108,9 +121,14 @@ def test_a_poison_event_is_dead_lettered_at_once_and_replays_after_the_fix(
 
 
 def _sluice(stack: Stack, *args: str) -> str:
-    result = subprocess.run([str(BIN / "sluice"), *args], cwd=ROOT, env=stack.env(),
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [str(BIN / "sluice"), *args],
+        cwd=ROOT,
+        env=stack.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
-
-

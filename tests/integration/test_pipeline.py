@@ -14,8 +14,10 @@ from sluice.settings import load_settings
 from sluice.stores.milvus import ChunkStore
 from tests.conftest import wait_status
 
-WORDS = ("retrieval vector index sluice pipeline document chunk river water gate stream "
-         "search query tenant queue worker broker event function model dense sparse").split()
+WORDS = (
+    "retrieval vector index sluice pipeline document chunk river water gate stream "
+    "search query tenant queue worker broker event function model dense sparse"
+).split()
 
 
 def make_text(rng: random.Random, sentences: int) -> str:
@@ -37,23 +39,31 @@ def expected_chunks(text: str) -> list[str]:
 
 def milvus_texts(chunk_store: ChunkStore, tenant: str, doc_id: str) -> list[str]:
     """The chunk texts of a document in Milvus, in chunk order."""
-    rows = chunk_store.query(f"tenant == '{tenant}' and doc_id == '{doc_id}'",
-                             fields=["chunk", "text"])
+    rows = chunk_store.query(
+        f"tenant == '{tenant}' and doc_id == '{doc_id}'", fields=["chunk", "text"]
+    )
     return [r["text"] for r in sorted(rows, key=lambda r: r["chunk"])]
 
 
 def test_a_batch_of_50_documents_is_indexed_with_exactly_the_chunker_s_chunks(
-        ingest: httpx.Client, chunk_store: ChunkStore, tenant: str) -> None:
+    ingest: httpx.Client, chunk_store: ChunkStore, tenant: str
+) -> None:
     rng = random.Random(50)
-    documents = [{"id": f"doc-{n}", "title": f"Document {n}", "metadata": {"n": n},
-                  "text": make_text(rng, rng.randint(1, 40)), "tenant": tenant}
-                 for n in range(50)]
+    documents = [
+        {
+            "id": f"doc-{n}",
+            "title": f"Document {n}",
+            "metadata": {"n": n},
+            "text": make_text(rng, rng.randint(1, 40)),
+            "tenant": tenant,
+        }
+        for n in range(50)
+    ]
     response = ingest.post("/documents", json={"documents": documents})
     assert response.status_code == 202, response.text
     results = response.json()["documents"]
     assert [r["status"] for r in results] == ["accepted"] * 50
-    assert all(r["status_url"].endswith(f"/documents/{r['id']}?tenant={tenant}")
-               for r in results)
+    assert all(r["status_url"].endswith(f"/documents/{r['id']}?tenant={tenant}") for r in results)
 
     total = 0
     for document in documents:
@@ -67,11 +77,14 @@ def test_a_batch_of_50_documents_is_indexed_with_exactly_the_chunker_s_chunks(
 
 
 def test_cloudevents_in_binary_and_structured_mode_are_indexed(
-        ingest: httpx.Client, chunk_store: ChunkStore, tenant: str) -> None:
+    ingest: httpx.Client, chunk_store: ChunkStore, tenant: str
+) -> None:
     for mode, convert in (("binary", to_binary), ("structured", to_structured)):
         text = f"A document sent as a {mode}-mode CloudEvent. " * 40
-        event = CloudEvent({"type": "dev.sluice.document.submitted", "source": "/tests"},
-                           {"id": f"ce-{mode}", "text": text, "tenant": tenant})
+        event = CloudEvent(
+            {"type": "dev.sluice.document.submitted", "source": "/tests"},
+            {"id": f"ce-{mode}", "text": text, "tenant": tenant},
+        )
         headers, body = convert(event)
         response = ingest.post("/", headers=headers, content=body)
         assert response.status_code == 202, response.text
@@ -82,7 +95,8 @@ def test_cloudevents_in_binary_and_structured_mode_are_indexed(
 
 
 def test_unchanged_changed_and_deleted_documents(
-        ingest: httpx.Client, chunk_store: ChunkStore, tenant: str) -> None:
+    ingest: httpx.Client, chunk_store: ChunkStore, tenant: str
+) -> None:
     original = {"id": "life", "text": "The first version. " * 120, "tenant": tenant}
     first = ingest.post("/documents", json=original).json()
     wait_status(ingest, "life", tenant, "indexed")
@@ -118,7 +132,8 @@ def wait_for_zero(chunk_store: ChunkStore, tenant: str, doc_id: str) -> None:
 
 
 def test_the_same_document_submitted_concurrently_leaves_one_set_of_chunks(
-        ingest: httpx.Client, chunk_store: ChunkStore, tenant: str) -> None:
+    ingest: httpx.Client, chunk_store: ChunkStore, tenant: str
+) -> None:
     document = {"id": "twin", "text": "Submitted many times at once. " * 100, "tenant": tenant}
 
     def submit(_: int) -> str:

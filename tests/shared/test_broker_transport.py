@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from cloudevents.http import CloudEvent
+
 from sluice.errors import Unavailable
 from sluice.events import (
     DOCUMENT_ACCEPTED,

@@ -6,6 +6,7 @@ import itertools
 import random
 
 import pytest
+
 from sluice.chunker import Chunk, chunk_text
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from redis import Redis
+
 from sluice.errors import ValidationFailed
 from sluice.events import ClaimCheck, DocumentAccepted
 from sluice.stores.blobs import BlobStore

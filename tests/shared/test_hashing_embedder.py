@@ -10,6 +10,7 @@ import struct
 from pathlib import Path
 
 import pytest
+
 from sluice.embedders.hashing import HashingEmbedder, tokenize
 
 VECTORS_FILE = Path(__file__).parent / "testdata" / "hashing_vectors.json"

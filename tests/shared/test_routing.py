@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 
 import pytest
 from cloudevents.http import CloudEvent
+
 from sluice.errors import ConfigError
 from sluice.events import (
     DOCUMENT_ACCEPTED,

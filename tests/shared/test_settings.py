@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from sluice.errors import ConfigError
 from sluice.settings import RetrySettings, load_settings
 

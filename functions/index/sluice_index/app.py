@@ -14,10 +14,14 @@ def create_app(container: IndexContainer | None = None) -> FunctionApp:
     settings = container.settings()
     configure_logging("index", settings.logging.level)
     service = container.service()
-    handler = event_handler("index", settings.ingest.max_body_bytes, {
-        DOCUMENT_EMBEDDED: service.handle_embedded,
-        DOCUMENT_DELETED: service.handle_deleted,
-    })
+    handler = event_handler(
+        "index",
+        settings.ingest.max_body_bytes,
+        {
+            DOCUMENT_EMBEDDED: service.handle_embedded,
+            DOCUMENT_DELETED: service.handle_deleted,
+        },
+    )
     redis = container.gateways.redis()
     chunks = container.chunks()
 

@@ -23,5 +23,10 @@ class IndexContainer(containers.DeclarativeContainer):
     gateways = providers.Container(Gateways, settings=settings)
 
     chunks = providers.Singleton(_open_chunk_store, settings, gateways.embedder)
-    service = providers.Singleton(IndexService, chunks, gateways.documents, gateways.blobs,
-                                  settings.provided.worker.index_lock_timeout_seconds)
+    service = providers.Singleton(
+        IndexService,
+        chunks,
+        gateways.documents,
+        gateways.blobs,
+        settings.provided.worker.index_lock_timeout_seconds,
+    )

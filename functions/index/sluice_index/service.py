@@ -13,6 +13,7 @@ import time
 
 from cloudevents.http import CloudEvent
 
+from sluice.errors import ValidationFailed
 from sluice.events import (
     DOCUMENT_INDEXED,
     DocumentDeleted,
@@ -21,7 +22,6 @@ from sluice.events import (
     make_event,
     now_iso,
 )
-from sluice.errors import ValidationFailed
 from sluice.metrics import DOCUMENTS
 from sluice.stores.blobs import BlobStore
 from sluice.stores.documents import DocumentStore, Status
@@ -34,8 +34,9 @@ SOURCE = "/sluice/index"
 class IndexService:
     """Keeps Milvus in step with the document records."""
 
-    def __init__(self, chunks: ChunkStore, documents: DocumentStore, blobs: BlobStore,
-                 lock_timeout: int) -> None:
+    def __init__(
+        self, chunks: ChunkStore, documents: DocumentStore, blobs: BlobStore, lock_timeout: int
+    ) -> None:
         self.chunks = chunks
         self.documents = documents
         self.blobs = blobs
@@ -47,30 +48,51 @@ class IndexService:
         if doc.embedder != self.chunks.embedder:
             raise ValidationFailed(
                 f"chunks were embedded with {doc.embedder.model_dump()} but the collection "
-                f"holds {self.chunks.embedder.model_dump()}", code="embedder_mismatch")
+                f"holds {self.chunks.embedder.model_dump()}",
+                code="embedder_mismatch",
+            )
         with self.documents.lock(doc.tenant, doc.id, self.lock_timeout):
             record = self.documents.get(doc.tenant, doc.id)
-            if record is None or record["version"] != doc.version or record["status"] in (
-                    Status.DELETED, Status.INDEXED):
-                log.info("skipped: version %s is superseded, deleted or already indexed",
-                         doc.version)
+            if (
+                record is None
+                or record["version"] != doc.version
+                or record["status"] in (Status.DELETED, Status.INDEXED)
+            ):
+                log.info(
+                    "skipped: version %s is superseded, deleted or already indexed", doc.version
+                )
                 return None
             self.documents.record_written(doc.tenant, doc.id, doc.version, len(doc.chunks))
             self.chunks.upsert(self._rows(doc))
             self._delete_versions(doc.tenant, doc.id, keep=doc.version)
             indexed_at = now_iso()
             if not self.documents.transition(
-                doc.tenant, doc.id, doc.version, Status.INDEXED,
+                doc.tenant,
+                doc.id,
+                doc.version,
+                Status.INDEXED,
                 [Status.ACCEPTED, Status.TRANSFORMING, Status.EMBEDDED, Status.FAILED],
-                chunks=len(doc.chunks), indexed_at=indexed_at, error="",
+                chunks=len(doc.chunks),
+                indexed_at=indexed_at,
+                error="",
             ):
                 return None
         DOCUMENTS.labels(Status.INDEXED).inc()
         log.info("indexed", extra={"chunks": len(doc.chunks)})
-        return make_event(DOCUMENT_INDEXED, SOURCE,
-                          DocumentIndexed(id=doc.id, tenant=doc.tenant, version=doc.version,
-                                          chunks=len(doc.chunks), indexed_at=indexed_at),
-                          subject=doc.id, tenant=doc.tenant, version=doc.version)
+        return make_event(
+            DOCUMENT_INDEXED,
+            SOURCE,
+            DocumentIndexed(
+                id=doc.id,
+                tenant=doc.tenant,
+                version=doc.version,
+                chunks=len(doc.chunks),
+                indexed_at=indexed_at,
+            ),
+            subject=doc.id,
+            tenant=doc.tenant,
+            version=doc.version,
+        )
 
     def handle_deleted(self, event: CloudEvent) -> CloudEvent | None:
         """Remove the document's chunks (keeping a version resubmitted since the delete)."""
@@ -84,8 +106,9 @@ class IndexService:
         return None
 
     def _delete_versions(self, tenant: str, doc_id: str, keep: str | None) -> None:
-        stale = {v: n for v, n in self.documents.written_versions(tenant, doc_id).items()
-                 if v != keep}
+        stale = {
+            v: n for v, n in self.documents.written_versions(tenant, doc_id).items() if v != keep
+        }
         ids = [chunk_id(tenant, doc_id, v, i) for v, n in stale.items() for i in range(n)]
         self.chunks.delete_ids(ids)
         self.documents.forget_written(tenant, doc_id, stale)

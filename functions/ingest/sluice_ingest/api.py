@@ -33,12 +33,16 @@ class IngestApi:
 
     def app(self, readiness: Any) -> FunctionApp:
         """The function's routes (POST / takes the same submissions as POST /documents)."""
-        return FunctionApp("ingest", [
-            Route("/", ("POST",), self.submit),
-            Route("/documents", ("POST",), self.submit),
-            Route("/documents/<doc_id>", ("GET",), self.status),
-            Route("/documents/<doc_id>", ("DELETE",), self.delete),
-        ], readiness)
+        return FunctionApp(
+            "ingest",
+            [
+                Route("/", ("POST",), self.submit),
+                Route("/documents", ("POST",), self.submit),
+                Route("/documents/<doc_id>", ("GET",), self.status),
+                Route("/documents/<doc_id>", ("DELETE",), self.delete),
+            ],
+            readiness,
+        )
 
     def submit(self, request: Request) -> Response:
         """Accept one document or a batch, as JSON or as a `document.submitted` CloudEvent."""
@@ -54,8 +58,9 @@ class IngestApi:
         single, batch = _documents(data)
         tenants = {d.tenant for d in batch}
         if len(tenants) > 1:
-            raise ValidationFailed("all documents of a batch must name the same tenant",
-                                   code="mixed_tenants")
+            raise ValidationFailed(
+                "all documents of a batch must name the same tenant", code="mixed_tenants"
+            )
         tenant = self.auth.tenant(request, tenants.pop())
         results = [r.to_json() for r in self.service.submit(batch, tenant)]
         return json_response(202, results[0] if single else {"documents": results})
@@ -75,16 +80,18 @@ class IngestApi:
     def _tenant_from_query(self, request: Request) -> str:
         claimed = request.args.get("tenant")
         if claimed is not None and not is_valid_id(claimed, TENANT_PATTERN):
-            raise ValidationFailed(f"tenant {claimed!r} is not a valid tenant name",
-                                   code="invalid_tenant")
+            raise ValidationFailed(
+                f"tenant {claimed!r} is not a valid tenant name", code="invalid_tenant"
+            )
         return self.auth.tenant(request, claimed)
 
 
 def _documents(data: Any) -> tuple[bool, list[DocumentIn]]:
     """(whether it was a single document, the documents) from a submission payload."""
     if not isinstance(data, dict):
-        raise ValidationFailed("expected a JSON object: a document or {\"documents\": [...]}",
-                               code="invalid_payload")
+        raise ValidationFailed(
+            'expected a JSON object: a document or {"documents": [...]}', code="invalid_payload"
+        )
     if "documents" in data:
         return False, DocumentBatch.model_validate(data).documents
     return True, [DocumentIn.model_validate(data)]

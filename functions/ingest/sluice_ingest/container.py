@@ -18,13 +18,20 @@ class IngestContainer(containers.DeclarativeContainer):
     settings = core.settings
     gateways = providers.Container(Gateways, settings=settings)
 
-    router = providers.Singleton(create_router, settings.provided.routing, gateways.redis,
-                                 settings.provided.worker)
+    router = providers.Singleton(
+        create_router, settings.provided.routing, gateways.redis, settings.provided.worker
+    )
     authenticator = providers.Singleton(
-        Authenticator, providers.Callable(lambda s: s.auth.keys(), settings))
+        Authenticator, providers.Callable(lambda s: s.auth.keys(), settings)
+    )
     service = providers.Singleton(
-        IngestService, settings.provided.ingest, gateways.documents, gateways.blobs, router,
+        IngestService,
+        settings.provided.ingest,
+        gateways.documents,
+        gateways.blobs,
+        router,
         tenant_in_url=providers.Callable(lambda a: not a.enabled, authenticator),
     )
-    api = providers.Singleton(IngestApi, service, authenticator,
-                              settings.provided.ingest.max_body_bytes)
+    api = providers.Singleton(
+        IngestApi, service, authenticator, settings.provided.ingest.max_body_bytes
+    )

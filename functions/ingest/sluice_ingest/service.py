@@ -42,15 +42,25 @@ class Submitted:
 
     def to_json(self) -> dict[str, str]:
         """As returned to the client."""
-        return {"id": self.id, "version": self.version, "status": self.status,
-                "status_url": self.status_url}
+        return {
+            "id": self.id,
+            "version": self.version,
+            "status": self.status,
+            "status_url": self.status_url,
+        }
 
 
 class IngestService:
     """Accepts, looks up and deletes documents."""
 
-    def __init__(self, settings: IngestSettings, documents: DocumentStore, blobs: BlobStore,
-                 router: Router, tenant_in_url: bool) -> None:
+    def __init__(
+        self,
+        settings: IngestSettings,
+        documents: DocumentStore,
+        blobs: BlobStore,
+        router: Router,
+        tenant_in_url: bool,
+    ) -> None:
         self.settings = settings
         self.documents = documents
         self.blobs = blobs
@@ -62,24 +72,44 @@ class IngestService:
         self._check_batch(batch)
         depth = self.router.depth(DOCUMENT_ACCEPTED)
         if depth > self.settings.queue_bound:
-            raise TooManyRequests(f"{depth} documents are waiting (bound "
-                                  f"{self.settings.queue_bound}); retry later",
-                                  retry_after=self.settings.retry_after_seconds)
+            raise TooManyRequests(
+                f"{depth} documents are waiting (bound {self.settings.queue_bound}); retry later",
+                retry_after=self.settings.retry_after_seconds,
+            )
         results: list[Submitted] = []
         events = []
         for document in batch:
             doc_id = document.id or hashlib.sha256(document.text.encode()).hexdigest()[:32]
             version = document.content_version()
             accepted = self.documents.accept(tenant, doc_id, version)
-            results.append(Submitted(doc_id, version,
-                                     Status.ACCEPTED if accepted else "unchanged",
-                                     self.status_url(doc_id, tenant)))
+            results.append(
+                Submitted(
+                    doc_id,
+                    version,
+                    Status.ACCEPTED if accepted else "unchanged",
+                    self.status_url(doc_id, tenant),
+                )
+            )
             if accepted:
-                payload = DocumentAccepted(id=doc_id, tenant=tenant, version=version,
-                                           title=document.title, text=document.text,
-                                           metadata=document.metadata, accepted_at=now_iso())
-                events.append(make_event(DOCUMENT_ACCEPTED, SOURCE, self.blobs.wrap(payload),
-                                         subject=doc_id, tenant=tenant, version=version))
+                payload = DocumentAccepted(
+                    id=doc_id,
+                    tenant=tenant,
+                    version=version,
+                    title=document.title,
+                    text=document.text,
+                    metadata=document.metadata,
+                    accepted_at=now_iso(),
+                )
+                events.append(
+                    make_event(
+                        DOCUMENT_ACCEPTED,
+                        SOURCE,
+                        self.blobs.wrap(payload),
+                        subject=doc_id,
+                        tenant=tenant,
+                        version=version,
+                    )
+                )
         self._publish(events, [r for r in results if r.status == Status.ACCEPTED], tenant)
         for result in results:
             DOCUMENTS.labels(result.status).inc()
@@ -99,9 +129,13 @@ class IngestService:
         record = self.documents.get(tenant, doc_id)
         if record is None or not self.documents.mark_deleted(tenant, doc_id):
             raise NotFound(f"document {doc_id!r} is unknown", code="document_not_found")
-        event = make_event(DOCUMENT_DELETED, SOURCE,
-                           DocumentDeleted(id=doc_id, tenant=tenant, deleted_at=now_iso()),
-                           subject=doc_id, tenant=tenant)
+        event = make_event(
+            DOCUMENT_DELETED,
+            SOURCE,
+            DocumentDeleted(id=doc_id, tenant=tenant, deleted_at=now_iso()),
+            subject=doc_id,
+            tenant=tenant,
+        )
         self.router.publish([event])
         DOCUMENTS.labels(Status.DELETED).inc()
         with log_context(document_id=doc_id, tenant=tenant):
@@ -117,24 +151,33 @@ class IngestService:
 
     def _check_batch(self, batch: list[DocumentIn]) -> None:
         if len(batch) > self.settings.max_batch_documents:
-            raise PayloadTooLarge(f"{len(batch)} documents in one request; the limit is "
-                                  f"{self.settings.max_batch_documents}", code="batch_too_large")
+            raise PayloadTooLarge(
+                f"{len(batch)} documents in one request; the limit is "
+                f"{self.settings.max_batch_documents}",
+                code="batch_too_large",
+            )
         seen: set[str] = set()
         for index, document in enumerate(batch):
             size = len(document.text.encode("utf-8"))
             if size > self.settings.max_document_bytes:
-                raise PayloadTooLarge(f"documents[{index}].text is {size} bytes; the limit is "
-                                      f"{self.settings.max_document_bytes}",
-                                      code="document_too_large")
+                raise PayloadTooLarge(
+                    f"documents[{index}].text is {size} bytes; the limit is "
+                    f"{self.settings.max_document_bytes}",
+                    code="document_too_large",
+                )
             metadata = len(json.dumps(document.metadata).encode("utf-8"))
             if metadata > self.settings.max_metadata_bytes:
-                raise PayloadTooLarge(f"documents[{index}].metadata is {metadata} bytes; the "
-                                      f"limit is {self.settings.max_metadata_bytes}",
-                                      code="metadata_too_large")
+                raise PayloadTooLarge(
+                    f"documents[{index}].metadata is {metadata} bytes; the "
+                    f"limit is {self.settings.max_metadata_bytes}",
+                    code="metadata_too_large",
+                )
             if document.id is not None:
                 if document.id in seen:
-                    raise ValidationFailed(f"documents[{index}].id {document.id!r} appears twice "
-                                           "in the batch", code="duplicate_id")
+                    raise ValidationFailed(
+                        f"documents[{index}].id {document.id!r} appears twice in the batch",
+                        code="duplicate_id",
+                    )
                 seen.add(document.id)
 
     def _publish(self, events: list[Any], accepted: list[Submitted], tenant: str) -> None:
@@ -142,7 +185,14 @@ class IngestService:
             self.router.publish(events)
         except Exception as exc:
             for result in accepted:  # failed, so that a resubmission is accepted again
-                self.documents.transition(tenant, result.id, result.version, Status.FAILED,
-                                          [Status.ACCEPTED], error=f"could not enqueue: {exc}")
-            raise Unavailable(f"could not enqueue the documents, resubmit them: {exc}",
-                              code="enqueue_failed") from exc
+                self.documents.transition(
+                    tenant,
+                    result.id,
+                    result.version,
+                    Status.FAILED,
+                    [Status.ACCEPTED],
+                    error=f"could not enqueue: {exc}",
+                )
+            raise Unavailable(
+                f"could not enqueue the documents, resubmit them: {exc}", code="enqueue_failed"
+            ) from exc

@@ -14,7 +14,9 @@ def create_app(container: TransformContainer | None = None) -> FunctionApp:
     settings = container.settings()
     configure_logging("transform", settings.logging.level)
     service = container.service()
-    handler = event_handler("transform", settings.ingest.max_body_bytes,
-                            {DOCUMENT_ACCEPTED: service.handle})
-    return FunctionApp("transform", [Route("/", ("POST",), handler)],
-                       readiness=container.gateways.redis().ping)
+    handler = event_handler(
+        "transform", settings.ingest.max_body_bytes, {DOCUMENT_ACCEPTED: service.handle}
+    )
+    return FunctionApp(
+        "transform", [Route("/", ("POST",), handler)], readiness=container.gateways.redis().ping
+    )

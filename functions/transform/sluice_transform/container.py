@@ -16,6 +16,10 @@ class TransformContainer(containers.DeclarativeContainer):
     gateways = providers.Container(Gateways, settings=settings)
 
     service = providers.Singleton(
-        TransformService, settings.provided.chunker, gateways.embedder,
-        settings.provided.embedder.batch_size, gateways.documents, gateways.blobs,
+        TransformService,
+        settings.provided.chunker,
+        gateways.embedder,
+        settings.provided.embedder.batch_size,
+        gateways.documents,
+        gateways.blobs,
     )

@@ -28,8 +28,14 @@ SOURCE = "/sluice/transform"
 class TransformService:
     """Chunks a document version and embeds its chunks in batches."""
 
-    def __init__(self, chunker: ChunkerSettings, embedder: Embedder, batch_size: int,
-                 documents: DocumentStore, blobs: BlobStore) -> None:
+    def __init__(
+        self,
+        chunker: ChunkerSettings,
+        embedder: Embedder,
+        batch_size: int,
+        documents: DocumentStore,
+        blobs: BlobStore,
+    ) -> None:
         self.chunker = chunker
         self.embedder = embedder
         self.batch_size = batch_size
@@ -40,7 +46,10 @@ class TransformService:
         """The embedded event, or None if this version is no longer current or already done."""
         doc = self.blobs.unwrap(event.data, DocumentAccepted)
         if not self.documents.transition(
-            doc.tenant, doc.id, doc.version, Status.TRANSFORMING,
+            doc.tenant,
+            doc.id,
+            doc.version,
+            Status.TRANSFORMING,
             [Status.ACCEPTED, Status.TRANSFORMING, Status.EMBEDDED, Status.FAILED],
         ):
             log.info("skipped: version %s is no longer current or already indexed", doc.version)
@@ -48,24 +57,43 @@ class TransformService:
         chunks = chunk_text(doc.text, self.chunker.size, self.chunker.overlap)
         vectors = self.embed([c.text for c in chunks])
         embedded = DocumentEmbedded(
-            id=doc.id, tenant=doc.tenant, version=doc.version, title=doc.title,
-            metadata=doc.metadata, accepted_at=doc.accepted_at, embedder=self.embedder.info,
-            chunks=[EmbeddedChunk(chunk=c.number, start=c.start, end=c.end, text=c.text,
-                                  vector=v) for c, v in zip(chunks, vectors, strict=True)],
+            id=doc.id,
+            tenant=doc.tenant,
+            version=doc.version,
+            title=doc.title,
+            metadata=doc.metadata,
+            accepted_at=doc.accepted_at,
+            embedder=self.embedder.info,
+            chunks=[
+                EmbeddedChunk(chunk=c.number, start=c.start, end=c.end, text=c.text, vector=v)
+                for c, v in zip(chunks, vectors, strict=True)
+            ],
         )
         CHUNKS_PER_DOCUMENT.observe(len(chunks))
-        if self.documents.transition(doc.tenant, doc.id, doc.version, Status.EMBEDDED,
-                                     [Status.TRANSFORMING], chunks=len(chunks)):
+        if self.documents.transition(
+            doc.tenant,
+            doc.id,
+            doc.version,
+            Status.EMBEDDED,
+            [Status.TRANSFORMING],
+            chunks=len(chunks),
+        ):
             DOCUMENTS.labels(Status.EMBEDDED).inc()
         log.info("embedded", extra={"chunks": len(chunks)})
-        return make_event(DOCUMENT_EMBEDDED, SOURCE, self.blobs.wrap(embedded),
-                          subject=doc.id, tenant=doc.tenant, version=doc.version)
+        return make_event(
+            DOCUMENT_EMBEDDED,
+            SOURCE,
+            self.blobs.wrap(embedded),
+            subject=doc.id,
+            tenant=doc.tenant,
+            version=doc.version,
+        )
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         """Embed texts in batches of `batch_size`."""
         vectors: list[list[float]] = []
         for start in range(0, len(texts), self.batch_size):
-            batch = texts[start:start + self.batch_size]
+            batch = texts[start : start + self.batch_size]
             began = time.perf_counter()
             vectors.extend(self.embedder.embed(batch))
             EMBED_DURATION.observe(time.perf_counter() - began)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import math
 import struct
+from itertools import pairwise
 
 from sluice.events import EmbedderInfo
 
@@ -52,7 +53,7 @@ class HashingEmbedder:
     def _embed_one(self, text: str) -> list[float]:
         tokens = tokenize(text)
         counts = [0] * self.dim
-        features = tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+        features = tokens + [f"{a} {b}" for a, b in pairwise(tokens)]
         for feature in features:
             bucket, sign = self._bucket(feature)
             counts[bucket] += sign
@@ -72,4 +73,5 @@ class HashingEmbedder:
 
 
 def _float32(value: float) -> float:
-    return struct.unpack("<f", struct.pack("<f", value))[0]
+    (rounded,) = struct.unpack("<f", struct.pack("<f", value))
+    return float(rounded)

@@ -16,8 +16,9 @@ P = TypeVar("P", bound=Payload)
 class BlobStore:
     """Stores payloads under content-addressed keys with a TTL."""
 
-    def __init__(self, redis: Redis, prefix: str = "sluice", *, threshold_bytes: int,
-                 ttl_seconds: int) -> None:
+    def __init__(
+        self, redis: Redis, prefix: str = "sluice", *, threshold_bytes: int, ttl_seconds: int
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.threshold_bytes = threshold_bytes
@@ -37,10 +38,13 @@ class BlobStore:
         if isinstance(data, dict) and set(data) == {"claim_check"}:
             key = str(data["claim_check"])
             if not key.startswith(f"{self.prefix}:blob:"):
-                raise ValidationFailed(f"claim check {key!r} is not one of ours", code="bad_claim_check")
+                raise ValidationFailed(
+                    f"claim check {key!r} is not one of ours", code="bad_claim_check"
+                )
             body = self.redis.get(key)
             if body is None:
-                raise ValidationFailed(f"claim check {key} has expired or never existed",
-                                       code="claim_check_missing")
+                raise ValidationFailed(
+                    f"claim check {key} has expired or never existed", code="claim_check_missing"
+                )
             return model.model_validate_json(body)
         return model.model_validate(data)

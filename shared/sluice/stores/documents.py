@@ -66,13 +66,14 @@ class DocumentStore:
 
     def accept(self, tenant: str, doc_id: str, version: str) -> bool:
         """Make `version` current and `accepted`; False if it already is (or is on its way)."""
-        accepted = self._accept(keys=[self.key(tenant, doc_id)],
-                                args=[version, Status.ACCEPTED, now_iso()])
+        accepted = self._accept(
+            keys=[self.key(tenant, doc_id)], args=[version, Status.ACCEPTED, now_iso()]
+        )
         return bool(accepted)
 
     def get(self, tenant: str, doc_id: str) -> dict[str, Any] | None:
         """The record as a dict, or None if the document is unknown."""
-        raw = self.redis.hgetall(self.key(tenant, doc_id))
+        raw: dict[bytes, bytes] = self.redis.hgetall(self.key(tenant, doc_id))  # type: ignore[assignment]
         if not raw:
             return None
         record: dict[str, Any] = {k.decode(): v.decode() for k, v in raw.items()}
@@ -80,10 +81,24 @@ class DocumentStore:
         record["error"] = record.get("error") or None
         return {"id": doc_id, "tenant": tenant, **record}
 
-    def transition(self, tenant: str, doc_id: str, version: str, status: Status,
-                   allowed_from: Iterable[Status], **fields: Any) -> bool:
-        """Set `status` (and fields) if `version` is current and the status is one of `allowed_from`."""
-        args: list[Any] = [version, ",".join(allowed_from), "status", status, "updated_at", now_iso()]
+    def transition(
+        self,
+        tenant: str,
+        doc_id: str,
+        version: str,
+        status: Status,
+        allowed_from: Iterable[Status],
+        **fields: Any,
+    ) -> bool:
+        """Set `status` (and fields) if `version` is current and its status in `allowed_from`."""
+        args: list[Any] = [
+            version,
+            ",".join(allowed_from),
+            "status",
+            status,
+            "updated_at",
+            now_iso(),
+        ]
         for name, value in fields.items():
             args += [name, "" if value is None else value]
         return bool(self._transition(keys=[self.key(tenant, doc_id)], args=args))
@@ -93,8 +108,10 @@ class DocumentStore:
         key = self.key(tenant, doc_id)
         if not self.redis.exists(key):
             return False
-        self.redis.hset(key, mapping={"status": Status.DELETED, "updated_at": now_iso(),
-                                      "chunks": 0, "error": ""})
+        self.redis.hset(
+            key,
+            mapping={"status": Status.DELETED, "updated_at": now_iso(), "chunks": 0, "error": ""},
+        )
         return True
 
     # Versions written to Milvus, so superseded chunks can be deleted by id (cheap) later.
@@ -107,7 +124,7 @@ class DocumentStore:
 
     def written_versions(self, tenant: str, doc_id: str) -> dict[str, int]:
         """Every version that may have chunks in Milvus, with its chunk count."""
-        raw = self.redis.hgetall(self._written_key(tenant, doc_id))
+        raw: dict[bytes, bytes] = self.redis.hgetall(self._written_key(tenant, doc_id))  # type: ignore[assignment]
         return {k.decode(): int(v) for k, v in raw.items()}
 
     def forget_written(self, tenant: str, doc_id: str, versions: Iterable[str]) -> None:
@@ -118,5 +135,6 @@ class DocumentStore:
 
     def lock(self, tenant: str, doc_id: str, timeout: int) -> Lock:
         """A Redis lock serialising index writes for one document across processes."""
-        return self.redis.lock(f"{self.key(tenant, doc_id)}:lock", timeout=timeout,
-                               blocking_timeout=timeout)
+        return self.redis.lock(  # type: ignore[no-any-return]
+            f"{self.key(tenant, doc_id)}:lock", timeout=timeout, blocking_timeout=timeout
+        )

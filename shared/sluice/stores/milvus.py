@@ -23,8 +23,19 @@ from sluice.events import EmbedderInfo
 from sluice.metrics import MILVUS_ROWS, MILVUS_WRITE_DURATION
 from sluice.settings import MilvusSettings
 
-FIELDS = ("chunk_id", "doc_id", "tenant", "chunk", "title", "text", "metadata", "version",
-          "embedder", "created_at", "indexed_at")
+FIELDS = (
+    "chunk_id",
+    "doc_id",
+    "tenant",
+    "chunk",
+    "title",
+    "text",
+    "metadata",
+    "version",
+    "embedder",
+    "created_at",
+    "indexed_at",
+)
 MAX_TEXT = 65_535
 EMBEDDER_PROPERTY = "sluice.embedder"
 
@@ -48,8 +59,9 @@ class ChunkStore:
         self.embedder = embedder
         self.alias = settings.collection
         self.collection = f"{settings.collection}__{embedder.name}_{embedder.dim}"
-        self.client = MilvusClient(uri=settings.uri, token=settings.token,
-                                   timeout=settings.timeout_seconds)
+        self.client = MilvusClient(
+            uri=settings.uri, token=settings.token, timeout=settings.timeout_seconds
+        )
         self._write_lock = threading.Lock()
 
     def close(self) -> None:
@@ -77,8 +89,13 @@ class ChunkStore:
         schema.add_field("tenant", DataType.VARCHAR, max_length=64, is_partition_key=True)
         schema.add_field("chunk", DataType.INT32)
         schema.add_field("title", DataType.VARCHAR, max_length=1024)
-        schema.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT, enable_analyzer=True,
-                         analyzer_params={"tokenizer": "standard", "filter": ["lowercase"]})
+        schema.add_field(
+            "text",
+            DataType.VARCHAR,
+            max_length=MAX_TEXT,
+            enable_analyzer=True,
+            analyzer_params={"tokenizer": "standard", "filter": ["lowercase"]},
+        )
         schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
         schema.add_field("dense", DataType.FLOAT_VECTOR, dim=self.embedder.dim)
         schema.add_field("metadata", DataType.JSON)
@@ -86,38 +103,62 @@ class ChunkStore:
         schema.add_field("embedder", DataType.VARCHAR, max_length=128)
         schema.add_field("created_at", DataType.INT64)
         schema.add_field("indexed_at", DataType.INT64)
-        schema.add_function(Function(name="text_bm25", function_type=FunctionType.BM25,
-                                     input_field_names=["text"], output_field_names=["sparse"]))
+        schema.add_function(
+            Function(
+                name="text_bm25",
+                function_type=FunctionType.BM25,
+                input_field_names=["text"],
+                output_field_names=["sparse"],
+            )
+        )
         index_params = self.client.prepare_index_params()
-        index_params.add_index("dense", index_type="HNSW", metric_type="COSINE",
-                               params={"M": self.settings.hnsw_m,
-                                       "efConstruction": self.settings.hnsw_ef_construction})
+        index_params.add_index(
+            "dense",
+            index_type="HNSW",
+            metric_type="COSINE",
+            params={
+                "M": self.settings.hnsw_m,
+                "efConstruction": self.settings.hnsw_ef_construction,
+            },
+        )
         index_params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
-        self.client.create_collection(self.collection, schema=schema, index_params=index_params,
-                                      num_partitions=self.settings.num_partitions,
-                                      properties={EMBEDDER_PROPERTY: self.embedder.model_dump_json()})
+        self.client.create_collection(
+            self.collection,
+            schema=schema,
+            index_params=index_params,
+            num_partitions=self.settings.num_partitions,
+            properties={EMBEDDER_PROPERTY: self.embedder.model_dump_json()},
+        )
 
     def _check_embedder(self) -> None:
         properties = self.client.describe_collection(self.collection).get("properties", {})
         try:
             recorded = EmbedderInfo.model_validate_json(properties.get(EMBEDDER_PROPERTY, ""))
         except ValueError:
-            raise ConfigError(f"collection {self.collection} does not record its embedder "
-                              f"(property {EMBEDDER_PROPERTY})") from None
+            raise ConfigError(
+                f"collection {self.collection} does not record its embedder "
+                f"(property {EMBEDDER_PROPERTY})"
+            ) from None
         if recorded != self.embedder:
-            raise ConfigError(f"collection {self.collection} was built with embedder "
-                              f"{recorded.model_dump()} but this process uses "
-                              f"{self.embedder.model_dump()}: rebuild it or change the embedder")
+            raise ConfigError(
+                f"collection {self.collection} was built with embedder "
+                f"{recorded.model_dump()} but this process uses "
+                f"{self.embedder.model_dump()}: rebuild it or change the embedder"
+            )
 
     def upsert(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert or replace chunk rows (all fields but the BM25 output)."""
         if rows:
-            self._write("upsert", len(rows), lambda: self.client.upsert(self.collection, list(rows)))
+            self._write(
+                "upsert", len(rows), lambda: self.client.upsert(self.collection, list(rows))
+            )
 
     def delete_ids(self, ids: Sequence[str]) -> None:
         """Delete chunks by primary key."""
         if ids:
-            self._write("delete", len(ids), lambda: self.client.delete(self.collection, ids=list(ids)))
+            self._write(
+                "delete", len(ids), lambda: self.client.delete(self.collection, ids=list(ids))
+            )
 
     def delete_document(self, tenant: str, doc_id: str, keep_version: str | None = None) -> None:
         """Delete every chunk of a document, except those of `keep_version` if given."""
@@ -131,14 +172,22 @@ class ChunkStore:
         expr = f"tenant == {quote(tenant)}"
         if doc_id is not None:
             expr += f" and doc_id == {quote(doc_id)}"
-        result = self._call(lambda: self.client.query(self.collection, filter=expr,
-                                                      output_fields=["count(*)"]))
+        result = self._call(
+            lambda: self.client.query(self.collection, filter=expr, output_fields=["count(*)"])
+        )
         return int(result[0]["count(*)"])
 
-    def query(self, expr: str, fields: Sequence[str] = FIELDS, limit: int = 16_384) -> list[dict[str, Any]]:
+    def query(
+        self, expr: str, fields: Sequence[str] = FIELDS, limit: int = 16_384
+    ) -> list[dict[str, Any]]:
         """Rows matching a filter (for tests and tools; never pass user text here)."""
-        return list(self._call(lambda: self.client.query(self.collection, filter=expr,
-                                                         output_fields=list(fields), limit=limit)))
+        return list(
+            self._call(
+                lambda: self.client.query(
+                    self.collection, filter=expr, output_fields=list(fields), limit=limit
+                )
+            )
+        )
 
     def ping(self) -> None:
         """Raise `Unavailable` unless Milvus answers."""
@@ -160,4 +209,5 @@ class ChunkStore:
 
 def metadata_json(metadata: dict[str, Any]) -> dict[str, Any]:
     """Metadata as stored: JSON round-tripped so only JSON types reach Milvus."""
-    return json.loads(json.dumps(metadata))
+    copy: dict[str, Any] = json.loads(json.dumps(metadata))
+    return copy

@@ -28,8 +28,10 @@ class BrokerTransport:
             except httpx.HTTPError as exc:
                 raise Unavailable(f"broker {self.sink}: {exc}", code="broker_unavailable") from exc
             if response.status_code >= 300:
-                raise Unavailable(f"broker {self.sink} answered {response.status_code}: "
-                                  f"{response.text[:200]}", code="broker_rejected")
+                raise Unavailable(
+                    f"broker {self.sink} answered {response.status_code}: {response.text[:200]}",
+                    code="broker_rejected",
+                )
 
     def depth(self, route: RouteSettings) -> int | None:
         """A broker's backlog is not visible from here."""

@@ -1,0 +1,436 @@
+"""Pipeline vs direct throughput: is the event-driven pipeline at least half as fast as a loop?
+
+Starts a private local stack (Redis, milvus-lite, the three functions, the RQ workers) in a
+temporary folder on free ports, and always stops it. Then:
+
+1. pipeline: posts N synthetic documents to ingest in batches and waits until every one is
+   `indexed` (polling the document records in Redis). Time runs from the first POST to the
+   latest `indexed_at`. The Milvus row count must equal the sum of the records' `chunks`.
+2. direct: the same documents, chunked, embedded (batches of 64) and upserted (batches of
+   ~1000 rows) into a separate collection by this one process, with no HTTP, queues or events.
+
+It prints documents/s and chunks/s of both, the ratio pipeline/direct against the goal
+"pipeline >= 50% of direct", and the CPU each stack process used during the pipeline run.
+
+    uv run --frozen python bench/pipeline_throughput.py [--docs 500] [--batch 50] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from redis import Redis
+from rq import Worker
+
+from sluice.chunker import chunk_text
+from sluice.embedders.hashing import HashingEmbedder
+from sluice.events import DEFAULT_TENANT, DocumentIn
+from sluice.settings import MilvusSettings, load_settings
+from sluice.stores.milvus import ChunkStore, chunk_id, metadata_json
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script (`python bench/...`): make `dev` importable
+    sys.path.insert(0, str(ROOT))
+
+from dev.stack import Stack  # noqa: E402
+
+GOAL = 0.5
+EMBED_BATCH = 64
+UPSERT_BATCH = 1000
+DIRECT_COLLECTION = "bench_direct"
+PORT_NAMES = ("redis", "milvus", "ingest", "transform", "index")
+MACHINE = "(machine)"
+
+_WORD_LIST = """
+the of and to in is that for it as was with be by on not he this are or his from at which but
+have an they you were her she there been one all we their has would when if so no will can more
+other some time people year way day man thing woman life child world school state family student
+group country problem hand part place case week company system program question work government
+number night point home water room mother area money story fact month lot right study book eye
+job word business issue side kind head house service friend father power hour game line end
+member law car city community name president team minute idea kid body information back parent
+face others level office door health person art war history party result change morning reason
+research girl guy moment air teacher force education river bridge market garden engine signal
+measure ordinary careful quiet bright heavy simple early recent local public private common
+small large long short open clear strong free full certain whole able human social political
+make know take see come think look want give use find tell ask seem feel try leave call keep
+provide hold turn follow begin bring write stand hear allow meet include continue learn lead
+understand watch create speak read spend grow offer remember consider appear build serve expect
+"""
+WORDS = _WORD_LIST.split()
+TOPICS = ("energy", "transport", "health", "finance", "education", "weather", "history")
+
+
+@dataclass(frozen=True)
+class Result:
+    """Throughput of one way of doing the work."""
+
+    name: str
+    documents: int
+    chunks: int
+    seconds: float
+
+    @property
+    def docs_per_s(self) -> float:
+        """Documents per second."""
+        return self.documents / self.seconds
+
+    @property
+    def chunks_per_s(self) -> float:
+        """Chunks per second."""
+        return self.chunks / self.seconds
+
+
+# --- synthetic documents -----------------------------------------------------------------
+
+
+def sentence(rng: random.Random) -> str:
+    """An English-like sentence of 6 to 22 words from the word list."""
+    words = rng.choices(WORDS, k=rng.randint(6, 22))
+    if rng.random() < 0.3:
+        words.insert(rng.randint(2, len(words) - 1), rng.choice(WORDS) + ",")
+    return " ".join(words).capitalize() + rng.choice(".......?!")
+
+
+def document_text(rng: random.Random) -> str:
+    """Paragraphs of 3 to 7 sentences, about 1,500 to 3,000 characters in all."""
+    target = rng.randint(1500, 3000)
+    paragraphs: list[str] = []
+    length = 0
+    while length < target:
+        paragraph = " ".join(sentence(rng) for _ in range(rng.randint(3, 7)))
+        paragraphs.append(paragraph)
+        length += len(paragraph) + 2
+    return "\n\n".join(paragraphs)
+
+
+def make_documents(count: int, seed: int) -> list[dict[str, Any]]:
+    """`count` deterministic documents as ingest takes them."""
+    rng = random.Random(seed)
+    return [
+        {
+            "id": f"bench-{seed}-{n:06d}",
+            "title": " ".join(rng.choices(WORDS, k=rng.randint(3, 7))).title(),
+            "text": document_text(rng),
+            "metadata": {"source": "bench", "n": n, "topic": rng.choice(TOPICS)},
+        }
+        for n in range(count)
+    ]
+
+
+# --- the stack ---------------------------------------------------------------------------
+
+
+def free_ports(names: tuple[str, ...]) -> dict[str, int]:
+    """A distinct free port per name (all bound at once, so none is handed out twice)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in names]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return {name: sock.getsockname()[1] for name, sock in zip(names, sockets, strict=True)}
+
+
+@contextlib.contextmanager
+def running_stack(transform_workers: int, keep_dir: bool) -> Iterator[Stack]:
+    """A private stack in a temporary folder; always stopped (and the folder removed)."""
+    directory = Path(tempfile.mkdtemp(prefix="sluice-bench-"))
+    stack = Stack(directory, free_ports(PORT_NAMES), transform_workers)
+    try:
+        stack.up()
+        yield stack
+    finally:
+        stack.down()
+        if keep_dir:
+            print(f"\nlogs and data kept in {directory}")
+        else:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def cpu_seconds(stack: Stack) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each stack process and its process group."""
+    groups = {pid: name for name, pid in stack.status().items() if pid}
+    totals = dict.fromkeys(groups.values(), 0.0)
+    ticks = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        name = groups.get(int(fields[2]))  # fields[2]: the process group
+        if name is not None:
+            totals[name] += (int(fields[11]) + int(fields[12])) / ticks
+    return totals
+
+
+def machine_cpu_seconds() -> float:
+    """CPU seconds the whole machine has been busy (all CPUs, anyone's processes)."""
+    with open("/proc/stat") as stat:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = stat.readline().split()[1:9]
+    busy = int(user) + int(nice) + int(system) + int(irq) + int(softirq) + int(steal)
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+# --- pipeline ----------------------------------------------------------------------------
+
+
+def post_documents(url: str, documents: list[dict[str, Any]], batch: int) -> None:
+    """POST the documents to ingest in batches; wait and retry on 429."""
+    with httpx.Client(base_url=url, timeout=60) as client:
+        for start in range(0, len(documents), batch):
+            body = {"documents": documents[start : start + batch]}
+            while (response := client.post("/documents", json=body)).status_code == 429:
+                time.sleep(float(response.headers.get("Retry-After", "1")))
+            if response.status_code != 202:
+                raise SystemExit(f"ingest answered {response.status_code}: {response.text[:500]}")
+
+
+def record_keys(ids: list[str], tenant: str = DEFAULT_TENANT) -> list[str]:
+    """The Redis keys of the documents' records."""
+    prefix = load_settings().redis.key_prefix
+    return [f"{prefix}:doc:{tenant}:{doc_id}" for doc_id in ids]
+
+
+def warm_up(stack: Stack, redis: Redis, workers: int, timeout: float = 60.0) -> None:
+    """Wait until every RQ worker has registered (they import for seconds after `up()`), then
+    push one document of another tenant through, so no start-up cost is timed."""
+    deadline = time.monotonic() + timeout
+    while Worker.count(connection=redis) < workers:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"fewer than {workers} RQ workers registered after {timeout:.0f} s")
+        time.sleep(0.2)
+    document = {"id": "warm-up", "tenant": "warmup", "text": "Warm up. " * 300, "metadata": {}}
+    post_documents(stack.url("ingest"), [document], 1)
+    wait_indexed(redis, record_keys(["warm-up"], "warmup"), timeout)
+
+
+def wait_indexed(redis: Redis, keys: list[str], timeout: float, interval: float = 0.1) -> None:
+    """Poll the records' status (one pipelined round trip per poll) until all are indexed."""
+    pending = list(keys)
+    deadline = time.monotonic() + timeout
+    while pending:
+        with redis.pipeline(transaction=False) as pipe:
+            for key in pending:
+                pipe.hget(key, "status")
+            statuses = pipe.execute()
+        failed = [k for k, s in zip(pending, statuses, strict=True) if s == b"failed"]
+        if failed:
+            error = redis.hget(failed[0], "error")
+            raise SystemExit(f"{len(failed)} documents failed, e.g. {failed[0]}: {error!r}")
+        pending = [k for k, s in zip(pending, statuses, strict=True) if s != b"indexed"]
+        if pending and time.monotonic() > deadline:
+            raise SystemExit(f"{len(pending)} documents not indexed after {timeout:.0f} s")
+        if pending:
+            time.sleep(interval)
+
+
+def indexed_records(redis: Redis, keys: list[str]) -> tuple[int, float]:
+    """The total of the records' `chunks` and the latest `indexed_at` (epoch seconds)."""
+    with redis.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.hmget(key, "chunks", "indexed_at")
+        rows = pipe.execute()
+    chunks = sum(int(row[0]) for row in rows)
+    latest = max(datetime.fromisoformat(row[1].decode()).timestamp() for row in rows)
+    return chunks, latest
+
+
+def milvus_count(store: ChunkStore, expected: int, timeout: float = 30.0) -> int:
+    """The tenant's row count, re-read for a while until it matches (reads may lag writes)."""
+    deadline = time.monotonic() + timeout
+    while (count := store.count(DEFAULT_TENANT)) != expected and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return count
+
+
+def run_pipeline(
+    stack: Stack, documents: list[dict[str, Any]], batch: int, timeout: float
+) -> tuple[Result, dict[str, float]]:
+    """Ingest everything through the stack; the result and each process's CPU seconds."""
+    redis = Redis.from_url(stack.url("redis"))
+    warm_up(stack, redis, stack.transform_workers + 1)
+    keys = record_keys([d["id"] for d in documents])
+    cpu_before = {**cpu_seconds(stack), MACHINE: machine_cpu_seconds()}
+    started = time.time()
+    post_documents(stack.url("ingest"), documents, batch)
+    wait_indexed(redis, keys, timeout)
+    cpu_after = {**cpu_seconds(stack), MACHINE: machine_cpu_seconds()}
+    chunks, last_indexed = indexed_records(redis, keys)
+    redis.close()
+    embedder = HashingEmbedder(load_settings().embedder.dim)
+    store = ChunkStore(MilvusSettings(uri=stack.url("milvus")), embedder.info)
+    try:
+        rows = milvus_count(store, chunks)
+    finally:
+        store.close()
+    if rows != chunks:
+        raise SystemExit(f"Milvus holds {rows} rows but the records count {chunks} chunks")
+    cpu = {name: cpu_after.get(name, 0.0) - cpu_before.get(name, 0.0) for name in cpu_before}
+    return Result("pipeline", len(documents), chunks, last_indexed - started), cpu
+
+
+# --- direct ------------------------------------------------------------------------------
+
+
+def direct_rows(
+    document: dict[str, Any], embedder: HashingEmbedder, size: int, overlap: int
+) -> list[dict[str, Any]]:
+    """Chunk and embed one document into Milvus rows shaped as the index function's."""
+    version = DocumentIn.model_validate(document).content_version()
+    chunks = chunk_text(document["text"], size, overlap)
+    texts = [c.text for c in chunks]
+    vectors = [
+        v
+        for s in range(0, len(texts), EMBED_BATCH)
+        for v in embedder.embed(texts[s : s + EMBED_BATCH])
+    ]
+    now = int(time.time() * 1000)
+    metadata = metadata_json(document["metadata"])
+    return [
+        {
+            "chunk_id": chunk_id(DEFAULT_TENANT, document["id"], version, c.number),
+            "doc_id": document["id"],
+            "tenant": DEFAULT_TENANT,
+            "chunk": c.number,
+            "title": document["title"],
+            "text": c.text,
+            "dense": vector,
+            "metadata": metadata,
+            "version": version,
+            "embedder": f"{embedder.info.name}:{embedder.info.version}",
+            "created_at": now,
+            "indexed_at": now,
+        }
+        for c, vector in zip(chunks, vectors, strict=True)
+    ]
+
+
+def run_direct(stack: Stack, documents: list[dict[str, Any]]) -> Result:
+    """Do the same work in this process, straight into a separate collection."""
+    settings = load_settings()
+    embedder = HashingEmbedder(settings.embedder.dim)
+    milvus = MilvusSettings(uri=stack.url("milvus"), collection=DIRECT_COLLECTION)
+    store = ChunkStore(milvus, embedder.info)
+    try:
+        store.ensure_collection()
+        started = time.perf_counter()
+        pending: list[dict[str, Any]] = []
+        total = 0
+        for document in documents:
+            pending += direct_rows(
+                document, embedder, settings.chunker.size, settings.chunker.overlap
+            )
+            if len(pending) >= UPSERT_BATCH:
+                store.upsert(pending)
+                total, pending = total + len(pending), []
+        store.upsert(pending)
+        total += len(pending)
+        seconds = time.perf_counter() - started
+        rows = milvus_count(store, total)
+    finally:
+        store.close()
+    if rows != total:
+        raise SystemExit(f"Milvus holds {rows} direct rows but {total} were upserted")
+    return Result("direct", len(documents), total, seconds)
+
+
+# --- report ------------------------------------------------------------------------------
+
+
+def print_report(pipeline: Result, direct: Result, cpu: dict[str, float]) -> None:
+    """The throughput table, the ratio and verdict, and the pipeline's CPU by process."""
+    print(f"\n{'':<10}{'docs':>7}{'chunks':>8}{'seconds':>9}{'docs/s':>9}{'chunks/s':>10}")
+    for r in (pipeline, direct):
+        print(
+            f"{r.name:<10}{r.documents:>7}{r.chunks:>8}{r.seconds:>9.2f}"
+            f"{r.docs_per_s:>9.1f}{r.chunks_per_s:>10.1f}"
+        )
+    ratio = pipeline.docs_per_s / direct.docs_per_s
+    verdict = "MET" if ratio >= GOAL else "NOT MET"
+    print(
+        f"\nratio pipeline/direct: {ratio:.0%}  -> goal pipeline >= {GOAL:.0%} of direct: {verdict}"
+    )
+    print(f"\nCPU during the pipeline run ({pipeline.seconds:.1f} s wall, {os.cpu_count()} CPUs):")
+    stack = {name: seconds for name, seconds in cpu.items() if name != MACHINE}
+    total = sum(stack.values())
+    rows = [
+        *sorted(stack.items(), key=lambda item: -item[1]),
+        ("stack total", total),
+        ("other processes", cpu[MACHINE] - total),
+        ("whole machine", cpu[MACHINE]),
+    ]
+    for name, seconds in rows:
+        print(f"  {name:<20}{seconds:>8.1f} s  {seconds / pipeline.seconds:>5.0%} of a CPU")
+    print("  (other processes: this script's posting and polling, and anything else running)")
+
+
+def say(message: str) -> None:
+    """A progress line, shown at once even when stdout is a pipe."""
+    print(message, flush=True)
+
+
+def parse_args() -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--docs", type=int, default=500, help="documents (default 500)")
+    parser.add_argument("--batch", type=int, default=50, help="documents per POST (default 50)")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic documents")
+    parser.add_argument(
+        "--transform-workers",
+        type=int,
+        default=2,
+        help="RQ workers on the transform queue (default 2)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=900,
+        help="seconds to wait for the pipeline to index everything",
+    )
+    parser.add_argument(
+        "--keep-dir",
+        action="store_true",
+        help="keep the stack's temporary folder (logs) after the run",
+    )
+    args = parser.parse_args()
+    if args.docs < 1 or args.batch < 1 or args.transform_workers < 1:
+        parser.error("--docs, --batch and --transform-workers must be at least 1")
+    return args
+
+
+def main() -> None:
+    """Run both measurements on one private stack and print the comparison."""
+    args = parse_args()
+    os.environ.setdefault("SLUICE_CONF_DIR", str(ROOT / "conf"))
+    documents = make_documents(args.docs, args.seed)
+    size = sum(len(d["text"]) for d in documents) / len(documents)
+    say(f"{len(documents)} documents, {size:.0f} characters on average; starting the stack")
+    with running_stack(args.transform_workers, args.keep_dir) as stack:
+        say(f"pipeline: posting in batches of {args.batch}, waiting until all are indexed")
+        pipeline, cpu = run_pipeline(stack, documents, args.batch, args.timeout)
+        say(f"direct: chunk, embed and upsert into {DIRECT_COLLECTION!r} in this process")
+        direct = run_direct(stack, documents)
+        if direct.chunks != pipeline.chunks:
+            raise SystemExit(f"the pipeline made {pipeline.chunks} chunks, direct {direct.chunks}")
+        print_report(pipeline, direct, cpu)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""Transform and index answer events by Knative's reply contract (real Redis and Milvus)."""
+
+from __future__ import annotations
+
+from cloudevents.conversion import to_binary, to_structured
+from cloudevents.http import CloudEvent, from_http
+from redis import Redis
+
+from sluice.events import (
+    DOCUMENT_ACCEPTED,
+    DOCUMENT_DELETED,
+    DOCUMENT_EMBEDDED,
+    DocumentAccepted,
+    DocumentDeleted,
+    DocumentEmbedded,
+    EmbeddedChunk,
+    EmbedderInfo,
+    make_event,
+    now_iso,
+)
+from sluice.stores.documents import DocumentStore
+from tests.functions.conftest import FunctionClient
+
+
+def _accepted(tenant: str, doc_id: str = "doc", version: str = "v1") -> CloudEvent:
+    payload = DocumentAccepted(
+        id=doc_id,
+        tenant=tenant,
+        version=version,
+        title="T",
+        text="One sentence. Another sentence. " * 50,
+        metadata={"k": 1},
+        accepted_at=now_iso(),
+    )
+    return make_event(
+        DOCUMENT_ACCEPTED, "/tests", payload, subject=doc_id, tenant=tenant, version=version
+    )
+
+
+def test_transform_replies_with_the_embedded_event_in_both_modes(
+    function_client: FunctionClient, redis_client: Redis, tenant: str
+) -> None:
+    client = function_client("transform")
+    documents = DocumentStore(redis_client)
+    for convert in (to_binary, to_structured):
+        documents.accept(tenant, "doc", f"v-{convert.__name__}")
+        event = _accepted(tenant, version=f"v-{convert.__name__}")
+        headers, body = convert(event)
+        response = client.post("/", headers=headers, data=body)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        reply = from_http(dict(response.headers), response.get_data())
+        assert reply["type"] == DOCUMENT_EMBEDDED
+        assert reply["subject"] == "doc" and reply["tenant"] == tenant
+        chunks = reply.data["chunks"]
+        assert chunks and all(len(c["vector"]) == 384 for c in chunks)
+        record = documents.get(tenant, "doc")
+        assert record is not None and record["status"] == "embedded"
+        assert record["chunks"] == len(chunks)
+
+
+def test_transform_ignores_a_superseded_version(
+    function_client: FunctionClient, redis_client: Redis, tenant: str
+) -> None:
+    DocumentStore(redis_client).accept(tenant, "doc", "v2")
+    headers, body = to_binary(_accepted(tenant, version="v1"))
+    response = function_client("transform").post("/", headers=headers, data=body)
+    assert response.status_code == 204
+
+
+def test_transform_rejects_bad_events_without_retry(
+    function_client: FunctionClient, tenant: str
+) -> None:
+    client = function_client("transform")
+    plain = client.post("/", json={"id": "doc"})
+    assert (plain.status_code, plain.get_json()["error"]["code"]) == (400, "not_a_cloudevent")
+    wrong_type = CloudEvent({"type": DOCUMENT_EMBEDDED, "source": "/t"}, {"id": "x"})
+    response = client.post("/", headers=to_binary(wrong_type)[0], data=to_binary(wrong_type)[1])
+    assert (response.status_code, response.get_json()["error"]["code"]) == (
+        400,
+        "unknown_event_type",
+    )
+    missing = CloudEvent({"type": DOCUMENT_ACCEPTED, "source": "/t"}, {"id": "x"})
+    headers, body = to_structured(missing)
+    response = client.post("/", headers=headers, data=body)
+    assert response.status_code == 422
+    assert {d["field"] for d in response.get_json()["error"]["details"]} >= {"tenant", "text"}
+
+
+def test_index_refuses_vectors_of_another_embedder(
+    function_client: FunctionClient, tenant: str
+) -> None:
+    event = make_event(
+        DOCUMENT_EMBEDDED, "/tests", _embedded_payload(tenant), subject="doc", tenant=tenant
+    )
+    headers, body = to_binary(event)
+    response = function_client("index").post("/", headers=headers, data=body)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "embedder_mismatch"
+
+
+def _embedded_payload(tenant: str) -> DocumentEmbedded:
+    return DocumentEmbedded(
+        id="doc",
+        tenant=tenant,
+        version="v1",
+        title="",
+        metadata={},
+        accepted_at=now_iso(),
+        embedder=EmbedderInfo(name="other-model", dim=384, version="1"),
+        chunks=[EmbeddedChunk(chunk=0, start=0, end=4, text="text", vector=[0.1] * 384)],
+    )
+
+
+def test_index_handles_a_delete_of_an_unknown_document(
+    function_client: FunctionClient, tenant: str
+) -> None:
+    event = make_event(
+        DOCUMENT_DELETED,
+        "/tests",
+        DocumentDeleted(id="ghost", tenant=tenant, deleted_at=now_iso()),
+        subject="ghost",
+        tenant=tenant,
+    )
+    headers, body = to_binary(event)
+    assert function_client("index").post("/", headers=headers, data=body).status_code == 204
