@@ -70,23 +70,25 @@ def _registries(settings: Settings) -> list[FailedJobRegistry]:
 
 
 def failed_deliveries(settings: Settings) -> list[dict[str, object]]:
-    """Every dead-lettered delivery with its event, document and last error line."""
+    """Every dead-lettered event: its job, document, and the job's last error line."""
     entries: list[dict[str, object]] = []
     for registry in _registries(settings):
         for job in Job.fetch_many(registry.get_job_ids(), connection=registry.connection):
             if job is None:
                 continue
             result = job.latest_result()
-            error = (result.exc_string if result is not None else "") or ""
-            entries.append(
-                {
-                    "job_id": job.id,
-                    "queue": registry.name,
-                    **job.meta,
-                    "failed_at": job.ended_at.isoformat() if job.ended_at else None,
-                    "error": error.strip().splitlines()[-1] if error.strip() else "",
-                }
-            )
+            error = ((result.exc_string if result is not None else "") or "").strip()
+            for event in job.meta.get("events", []):
+                entries.append(
+                    {
+                        "job_id": job.id,
+                        "queue": registry.name,
+                        "subscriber": job.meta.get("subscriber"),
+                        **event,
+                        "failed_at": job.ended_at.isoformat() if job.ended_at else None,
+                        "error": error.splitlines()[-1] if error else "",
+                    }
+                )
     return entries
 
 

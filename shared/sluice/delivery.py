@@ -1,34 +1,41 @@
-"""RQ jobs: deliver one CloudEvent over HTTP to its subscriber and route the reply onward.
+"""RQ jobs: deliver CloudEvents over HTTP to their subscriber and route the replies onward.
 
-The subscriber's answer decides what happens (Knative's reply contract):
-- 2xx with a CloudEvent: success; the reply is published along its own routes.
-- 2xx without one: success, nothing follows.
-- 404, 408, 409, 429, 5xx, or no answer at all: transient; RQ retries with backoff.
-- any other 4xx: the event is permanently bad; no retry, straight to the dead letter.
-When the last attempt fails, the document is marked `failed` with the reason.
+A job carries one event, or a batch of events of one type from one publication (a batch of
+documents posted to ingest, or the replies to such a batch). One event is posted in structured
+mode; several as a CloudEvents JSON batch (`application/cloudevents-batch+json`), to which the
+subscriber answers with a batch of reply events. The answer decides what happens (Knative's
+reply contract):
+- 2xx with events: success; each reply is published along its own routes.
+- 2xx without: success, nothing follows.
+- 404, 408, 409, 429, 5xx, or no answer at all: transient; RQ retries the job with backoff.
+- any other 4xx: an event is permanently bad. A single event goes straight to the dead letter
+  (no retry); a batch is split into one job per event, so only the bad one ends there.
+When the last attempt fails, the documents are marked `failed` with the reason.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from types import TracebackType
 from typing import Any
 
 import httpx
-from cloudevents.conversion import to_binary
 from cloudevents.exceptions import GenericException as CloudEventError
-from cloudevents.http import CloudEvent, from_http, from_json
+from cloudevents.http import CloudEvent, from_dict, from_http, from_json
 from redis import Redis
 from rq.job import Job
 
 from sluice.errors import SluiceError
 from sluice.events import DOCUMENT_ACCEPTED, DOCUMENT_DELETED, DOCUMENT_EMBEDDED
+from sluice.http import BATCH, STRUCTURED
 from sluice.logs import log_context
 from sluice.metrics import DEAD_LETTERED, DELIVERIES, DELIVERY_DURATION, DOCUMENTS
 from sluice.routing import Router, create_router
 from sluice.settings import Settings, cached_settings
-from sluice.stores.documents import DocumentStore, Status
+from sluice.stores.documents import IN_FLIGHT, DocumentStore, Status, Transition
+from sluice.transport.rq import RqTransport
 
 log = logging.getLogger(__name__)
 
@@ -88,23 +95,27 @@ def context() -> DeliveryContext:
     return _context
 
 
-def deliver(subscriber: str, event_json: str) -> str:
-    """Deliver the event to the subscriber; publish its reply, if any. Returns the outcome."""
+def deliver(subscriber: str, events: list[str]) -> str:
+    """Deliver the events (structured-mode JSON) to the subscriber; publish its replies."""
     ctx = context()
-    event = from_json(event_json)
     target = ctx.settings.routing.subscribers[subscriber]
+    first = json.loads(events[0])
     with log_context(
-        event_id=event["id"],
-        event_type=event["type"],
-        document_id=event.get("subject"),
-        tenant=event.get("tenant"),
+        event_id=first.get("id"),
+        event_type=first.get("type"),
+        document_id=first.get("subject") if len(events) == 1 else None,
+        tenant=first.get("tenant"),
         subscriber=subscriber,
+        batch=len(events),
     ):
-        headers, body = to_binary(event)
+        if len(events) == 1:
+            headers, body = {"content-type": STRUCTURED}, events[0]
+        else:
+            headers, body = {"content-type": BATCH}, "[" + ",".join(events) + "]"
         started = time.perf_counter()
         try:
             response = ctx.http.post(
-                target.url, headers=headers, content=body, timeout=target.timeout_seconds
+                target.url, headers=headers, content=body.encode(), timeout=target.timeout_seconds
             )
         except httpx.HTTPError as exc:
             DELIVERIES.labels(subscriber, "unreachable").inc()
@@ -114,20 +125,29 @@ def deliver(subscriber: str, event_json: str) -> str:
         finally:
             DELIVERY_DURATION.labels(subscriber).observe(time.perf_counter() - started)
         if response.status_code >= 300:
-            permanent = response.status_code < 500 and response.status_code not in RETRIED_STATUSES
             DELIVERIES.labels(subscriber, str(response.status_code)).inc()
-            raise DeliveryFailed(
-                f"{subscriber} answered {response.status_code}: {_error_message(response)}",
-                permanent=permanent,
-            )
+            permanent = response.status_code < 500 and response.status_code not in RETRIED_STATUSES
+            message = f"{subscriber} answered {response.status_code}: {_error_message(response)}"
+            if permanent and len(events) > 1:
+                _split(subscriber, events, message)
+                return f"split {len(events)} events"
+            raise DeliveryFailed(message, permanent=permanent)
         DELIVERIES.labels(subscriber, "ok").inc()
-        reply = _reply(response)
-        if reply is None:
-            log.info("delivered", extra={"status": response.status_code})
-            return "delivered"
-        ctx.router.publish([reply])
-        log.info("delivered; reply routed", extra={"reply_type": reply["type"]})
-        return f"replied {reply['type']}"
+        replies = _replies(response)
+        if replies:
+            ctx.router.publish(replies)
+        log.info("delivered", extra={"replies": len(replies)})
+        return f"delivered {len(events)}, {len(replies)} replies"
+
+
+def _split(subscriber: str, events: list[str], reason: str) -> None:
+    """Re-enqueue a rejected batch as one job per event, each with a fresh retry budget."""
+    log.warning("batch rejected, splitting it into single deliveries", extra={"error": reason})
+    parsed = [from_json(e) for e in events]
+    routes = [r for r in context().router.routes_for(parsed[0]["type"]) if r.to == subscriber]
+    transport = context().router.transports["rq"]
+    assert isinstance(transport, RqTransport)
+    transport.publish(routes, parsed, batch_size=1)
 
 
 def on_failure(
@@ -138,7 +158,7 @@ def on_failure(
     traceback: TracebackType | None,
 ) -> None:
     """RQ failure callback: stop retrying permanent failures; on the last one, mark the
-    document failed and count the dead letter."""
+    documents failed and count the dead letter."""
     if isinstance(exc_value, DeliveryFailed) and exc_value.permanent:
         job.retries_left = 0
     if job.retries_left:
@@ -149,46 +169,53 @@ def on_failure(
         return
     meta: dict[str, Any] = job.meta or {}
     subscriber = str(meta.get("subscriber", ""))
-    DEAD_LETTERED.labels(subscriber).inc()
+    events: list[dict[str, str]] = meta.get("events", [])
+    DEAD_LETTERED.labels(subscriber).inc(len(events))
     reason = str(exc_value) if exc_value is not None else "delivery failed"
-    with log_context(
-        event_id=meta.get("event_id"),
-        document_id=meta.get("document_id"),
-        tenant=meta.get("tenant"),
-        subscriber=subscriber,
-    ):
-        log.error(
-            "delivery failed for good; left in the failed-job registry",
-            extra={"job_id": job.id, "error": reason},
+    for event in events:
+        with log_context(
+            event_id=event.get("event_id"),
+            document_id=event.get("document_id"),
+            tenant=event.get("tenant"),
+            subscriber=subscriber,
+        ):
+            log.error(
+                "delivery failed for good; left in the failed-job registry",
+                extra={"job_id": job.id, "error": reason},
+            )
+    _mark_failed(events, reason)
+
+
+def _mark_failed(events: list[dict[str, str]], reason: str) -> None:
+    changes = [
+        Transition(
+            e["tenant"],
+            e["document_id"],
+            e["document_version"],
+            Status.FAILED,
+            IN_FLIGHT,
+            {"error": reason[:2000]},
         )
-        if meta.get("event_type") in DOCUMENT_EVENTS and meta.get("document_id"):
-            _mark_failed(job, meta, reason)
+        for e in events
+        if e.get("event_type") in DOCUMENT_EVENTS and e.get("document_version")
+    ]
+    if changes:
+        DOCUMENTS.labels(Status.FAILED).inc(sum(context().documents.transition_many(changes)))
 
 
-def _mark_failed(job: Job, meta: dict[str, Any], reason: str) -> None:
-    if not meta.get("document_version"):
-        return
-    if context().documents.transition(
-        meta["tenant"],
-        meta["document_id"],
-        meta["document_version"],
-        Status.FAILED,
-        [Status.ACCEPTED, Status.TRANSFORMING, Status.EMBEDDED],
-        error=reason[:2000],
-    ):
-        DOCUMENTS.labels(Status.FAILED).inc()
-
-
-def _reply(response: httpx.Response) -> CloudEvent | None:
-    has_event = "ce-specversion" in response.headers or response.headers.get(
-        "content-type", ""
-    ).startswith("application/cloudevents+json")
-    if response.status_code != 200 or not has_event:
-        return None
+def _replies(response: httpx.Response) -> list[CloudEvent]:
+    """The reply events of a 200 answer (one, a batch, or none)."""
+    content_type = response.headers.get("content-type", "")
+    if response.status_code != 200:
+        return []
     try:
-        return from_http(dict(response.headers), response.content)
-    except CloudEventError as exc:
+        if content_type.startswith(BATCH):
+            return [from_dict(item) for item in response.json()]
+        if "ce-specversion" in response.headers or content_type.startswith(STRUCTURED):
+            return [from_http(dict(response.headers), response.content)]
+    except (CloudEventError, ValueError, TypeError) as exc:
         raise DeliveryFailed(f"reply is not a valid CloudEvent: {exc}", permanent=True) from exc
+    return []
 
 
 def _error_message(response: httpx.Response) -> str:

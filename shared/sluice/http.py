@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from cloudevents.conversion import to_binary
+from cloudevents.conversion import to_binary, to_dict
 from cloudevents.exceptions import GenericException as CloudEventError
-from cloudevents.http import CloudEvent, from_http
+from cloudevents.http import CloudEvent, from_dict, from_http
 from flask import Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[..., Response]
 STRUCTURED = "application/cloudevents+json"
+BATCH = "application/cloudevents-batch+json"
 REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type")
 
 
@@ -225,7 +226,82 @@ def parse_event(request: Request, body: bytes, accepted_types: Iterable[str]) ->
         event = from_http(dict(request.headers), body)
     except CloudEventError as exc:
         raise BadRequest(f"not a valid CloudEvent: {exc}", code="invalid_cloudevent") from None
+    _check_event(event, tuple(accepted_types))
+    return event
+
+
+EventsHandler = Callable[[list[CloudEvent]], list[CloudEvent]]
+
+
+def event_handler(name: str, max_body_bytes: int, handlers: Mapping[str, EventsHandler]) -> Handler:
+    """A route handler for CloudEvents: one (binary or structured mode), answered with its
+    reply event or 204; or a JSON batch of them (`application/cloudevents-batch+json`, how RQ
+    workers deliver), answered with the batch of replies. Handlers take and return lists."""
+
+    def handle(request: Request) -> Response:
+        body = read_body(request, max_body_bytes)
+        if request.mimetype == BATCH:
+            events = parse_batch(body, handlers)
+            replies = _dispatch(name, events, handlers)
+            return Response(json.dumps([to_dict(r) for r in replies]), status=200, mimetype=BATCH)
+        if not is_cloudevent(request):
+            raise BadRequest(
+                f"expected a CloudEvent (ce-* headers, {STRUCTURED} or {BATCH})",
+                code="not_a_cloudevent",
+            )
+        event = parse_event(request, body, handlers)
+        with log_context(
+            event_id=event["id"],
+            event_type=event["type"],
+            document_id=event.get("subject"),
+            tenant=event.get("tenant"),
+        ):
+            replies = _dispatch(name, [event], handlers)
+        return event_response(replies[0]) if replies else no_reply()
+
+    return handle
+
+
+def _dispatch(
+    name: str, events: list[CloudEvent], handlers: Mapping[str, EventsHandler]
+) -> list[CloudEvent]:
+    """Hand the events, grouped by type (order kept within a type), to their handlers."""
+    by_type: dict[str, list[CloudEvent]] = {}
+    for event in events:
+        by_type.setdefault(event["type"], []).append(event)
+    replies: list[CloudEvent] = []
+    for event_type, group in by_type.items():
+        EVENTS.labels(name, "in", event_type).inc(len(group))
+        replies.extend(handlers[event_type](group))
+    for reply in replies:
+        EVENTS.labels(name, "out", reply["type"]).inc()
+    return replies
+
+
+def parse_batch(body: bytes, accepted_types: Iterable[str]) -> list[CloudEvent]:
+    """Parse a JSON batch of structured-mode CloudEvents, each of one of `accepted_types`."""
+    items = parse_json(body)
+    if not isinstance(items, list) or not items:
+        raise BadRequest(
+            "a CloudEvents batch must be a non-empty JSON array", code="invalid_cloudevent"
+        )
     accepted = tuple(accepted_types)
+    events = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise BadRequest(f"batch item {index} is not a JSON object", code="invalid_cloudevent")
+        try:
+            event = from_dict(item)
+        except CloudEventError as exc:
+            raise BadRequest(
+                f"batch item {index} is not a valid CloudEvent: {exc}", code="invalid_cloudevent"
+            ) from None
+        _check_event(event, accepted)
+        events.append(event)
+    return events
+
+
+def _check_event(event: CloudEvent, accepted: tuple[str, ...]) -> None:
     if event["type"] not in accepted:
         raise BadRequest(
             f"unknown event type {event['type']!r}; this function accepts {', '.join(accepted)}",
@@ -233,34 +309,3 @@ def parse_event(request: Request, body: bytes, accepted_types: Iterable[str]) ->
         )
     if not isinstance(event.data, dict | list):
         raise BadRequest("the event data must be a JSON object", code="invalid_event_data")
-    return event
-
-
-def event_handler(
-    name: str,
-    max_body_bytes: int,
-    handlers: Mapping[str, Callable[[CloudEvent], CloudEvent | None]],
-) -> Handler:
-    """A route handler that parses a CloudEvent, dispatches it on its type and replies."""
-
-    def handle(request: Request) -> Response:
-        body = read_body(request, max_body_bytes)
-        if not is_cloudevent(request):
-            raise BadRequest(
-                f"expected a CloudEvent (ce-* headers, or {STRUCTURED})", code="not_a_cloudevent"
-            )
-        event = parse_event(request, body, handlers)
-        EVENTS.labels(name, "in", event["type"]).inc()
-        with log_context(
-            event_id=event["id"],
-            event_type=event["type"],
-            document_id=event.get("subject"),
-            tenant=event.get("tenant"),
-        ):
-            reply = handlers[event["type"]](event)
-            if reply is None:
-                return no_reply()
-            EVENTS.labels(name, "out", reply["type"]).inc()
-            return event_response(reply)
-
-    return handle

@@ -21,7 +21,7 @@ class Transport(Protocol):
     """Moves events to subscribers."""
 
     def publish(self, routes: Sequence[RouteSettings], events: Sequence[CloudEvent]) -> None:
-        """Deliver each event along each of the routes (all routes share the event type)."""
+        """Deliver the events along each of the routes (all share the events' type)."""
         ...
 
     def depth(self, route: RouteSettings) -> int | None:

@@ -62,7 +62,7 @@ class IngestSettings(Section):
     max_document_bytes: int = Field(1024 * 1024, ge=1)
     max_batch_documents: int = Field(1000, ge=1)
     max_metadata_bytes: int = Field(16 * 1024, ge=2)
-    queue_bound: int = Field(10_000, ge=1)
+    queue_bound: int = Field(1000, ge=1)
     retry_after_seconds: int = Field(5, ge=1)
 
 
@@ -141,6 +141,7 @@ class RoutingSettings(Section):
     """The routing table: who receives which event, how, and with what retry policy."""
 
     broker_url: str = ""
+    max_batch_events: int = Field(64, ge=1, le=1000)
     subscribers: dict[str, SubscriberSettings] = Field(default_factory=dict)
     routes: list[RouteSettings] = Field(default_factory=list)
 

@@ -244,8 +244,9 @@ def test_a_full_queue_answers_429_with_retry_after(
         SLUICE_INGEST__RETRY_AFTER_SECONDS="7",
         SLUICE_ROUTING__SUBSCRIBERS__TRANSFORM__QUEUE=f"q-{uuid.uuid4()}",
     )
-    batch = {"documents": [{"text": f"document {n}", "tenant": tenant} for n in range(3)]}
-    assert client.post("/documents", json=batch).status_code == 202
+    for n in range(3):  # three delivery jobs waiting: one over the bound
+        document = {"text": f"document {n}", "tenant": tenant}
+        assert client.post("/documents", json=document).status_code == 202
     response = client.post("/documents", json={"text": "one too many", "tenant": tenant})
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "7"

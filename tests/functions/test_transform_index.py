@@ -43,7 +43,7 @@ def test_transform_replies_with_the_embedded_event_in_both_modes(
     client = function_client("transform")
     documents = DocumentStore(redis_client)
     for convert in (to_binary, to_structured):
-        documents.accept(tenant, "doc", f"v-{convert.__name__}")
+        documents.accept_many([(tenant, "doc", f"v-{convert.__name__}")])
         event = _accepted(tenant, version=f"v-{convert.__name__}")
         headers, body = convert(event)
         response = client.post("/", headers=headers, data=body)
@@ -61,7 +61,7 @@ def test_transform_replies_with_the_embedded_event_in_both_modes(
 def test_transform_ignores_a_superseded_version(
     function_client: FunctionClient, redis_client: Redis, tenant: str
 ) -> None:
-    DocumentStore(redis_client).accept(tenant, "doc", "v2")
+    DocumentStore(redis_client).accept_many([(tenant, "doc", "v2")])
     headers, body = to_binary(_accepted(tenant, version="v1"))
     response = function_client("transform").post("/", headers=headers, data=body)
     assert response.status_code == 204

@@ -1,15 +1,17 @@
-"""Index's logic, without HTTP: upsert a version's chunks, then drop older versions' chunks.
+"""Index's logic, without HTTP: upsert versions' chunks, then drop older versions' chunks.
 
-Writes for one document are serialised by a Redis lock, and each is checked against the
-document's record under that lock: a late event for a superseded version writes nothing. The
-versions that may have rows in Milvus are recorded before writing, so their chunks can later
-be deleted by primary key (cheap) rather than by a filter scan.
+Events come one at a time (Knative) or in batches (RQ workers); a batch is written with one
+Milvus upsert. Writes for a document are serialised by a Redis lock and checked, under it,
+against the document's record: a late event for a superseded version writes nothing. Versions
+that may have rows in Milvus are recorded before writing, so their chunks can be deleted later
+by primary key (cheap) rather than by a filter scan.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 
 from cloudevents.http import CloudEvent
 
@@ -22,13 +24,15 @@ from sluice.events import (
     make_event,
     now_iso,
 )
+from sluice.logs import log_context
 from sluice.metrics import DOCUMENTS
 from sluice.stores.blobs import BlobStore
-from sluice.stores.documents import DocumentStore, Status
+from sluice.stores.documents import DocRef, DocumentStore, Status, Transition
 from sluice.stores.milvus import ChunkStore, chunk_id, metadata_json
 
 log = logging.getLogger(__name__)
 SOURCE = "/sluice/index"
+INDEXES_FROM = (Status.ACCEPTED, Status.TRANSFORMING, Status.EMBEDDED, Status.FAILED)
 
 
 class IndexService:
@@ -42,79 +46,115 @@ class IndexService:
         self.blobs = blobs
         self.lock_timeout = lock_timeout
 
-    def handle_embedded(self, event: CloudEvent) -> CloudEvent | None:
-        """Write the version's chunks and reply `document.indexed` (None if superseded)."""
-        doc = self.blobs.unwrap(event.data, DocumentEmbedded)
-        if doc.embedder != self.chunks.embedder:
-            raise ValidationFailed(
-                f"chunks were embedded with {doc.embedder.model_dump()} but the collection "
-                f"holds {self.chunks.embedder.model_dump()}",
-                code="embedder_mismatch",
-            )
-        with self.documents.lock(doc.tenant, doc.id, self.lock_timeout):
-            record = self.documents.get(doc.tenant, doc.id)
-            if (
-                record is None
-                or record["version"] != doc.version
-                or record["status"] in (Status.DELETED, Status.INDEXED)
-            ):
-                log.info(
-                    "skipped: version %s is superseded, deleted or already indexed", doc.version
+    def handle_embedded(self, events: list[CloudEvent]) -> list[CloudEvent]:
+        """Write each current version's chunks; one `document.indexed` per version written."""
+        docs = [self.blobs.unwrap(event.data, DocumentEmbedded) for event in events]
+        for doc in docs:
+            if doc.embedder != self.chunks.embedder:
+                raise ValidationFailed(
+                    f"document {doc.id} was embedded with {doc.embedder.model_dump()} but the "
+                    f"collection holds {self.chunks.embedder.model_dump()}",
+                    code="embedder_mismatch",
                 )
-                return None
-            self.documents.record_written(doc.tenant, doc.id, doc.version, len(doc.chunks))
-            self.chunks.upsert(self._rows(doc))
-            self._delete_versions(doc.tenant, doc.id, keep=doc.version)
+        with self.documents.locked([(d.tenant, d.id) for d in docs], self.lock_timeout):
+            todo = self._current(docs)
+            self.documents.record_written(
+                [(d.tenant, d.id, d.version, len(d.chunks)) for d in todo]
+            )
+            self.chunks.upsert([row for doc in todo for row in self._rows(doc)])
+            self._delete_versions([(d.tenant, d.id) for d in todo], [d.version for d in todo])
             indexed_at = now_iso()
-            if not self.documents.transition(
-                doc.tenant,
-                doc.id,
-                doc.version,
-                Status.INDEXED,
-                [Status.ACCEPTED, Status.TRANSFORMING, Status.EMBEDDED, Status.FAILED],
-                chunks=len(doc.chunks),
-                indexed_at=indexed_at,
-                error="",
+            done = self.documents.transition_many(
+                [
+                    Transition(
+                        d.tenant,
+                        d.id,
+                        d.version,
+                        Status.INDEXED,
+                        INDEXES_FROM,
+                        {"chunks": len(d.chunks), "indexed_at": indexed_at, "error": ""},
+                    )
+                    for d in todo
+                ]
+            )
+        indexed = [d for d, ok in zip(todo, done, strict=True) if ok]
+        DOCUMENTS.labels(Status.INDEXED).inc(len(indexed))
+        for doc in indexed:
+            with log_context(document_id=doc.id, tenant=doc.tenant):
+                log.info("indexed", extra={"version": doc.version, "chunks": len(doc.chunks)})
+        return [
+            make_event(
+                DOCUMENT_INDEXED,
+                SOURCE,
+                DocumentIndexed(
+                    id=d.id,
+                    tenant=d.tenant,
+                    version=d.version,
+                    chunks=len(d.chunks),
+                    indexed_at=indexed_at,
+                ),
+                subject=d.id,
+                tenant=d.tenant,
+                version=d.version,
+            )
+            for d in indexed
+        ]
+
+    def handle_deleted(self, events: list[CloudEvent]) -> list[CloudEvent]:
+        """Remove documents' chunks (keeping a version resubmitted since the delete)."""
+        docs = [DocumentDeleted.model_validate(event.data) for event in events]
+        refs = [(d.tenant, d.id) for d in docs]
+        with self.documents.locked(refs, self.lock_timeout):
+            records = self.documents.get_many(refs)
+            keep = [r["version"] if r and r["status"] != Status.DELETED else None for r in records]
+            self._delete_versions(refs, keep)
+            for (tenant, doc_id), kept in zip(refs, keep, strict=True):
+                self.chunks.delete_document(tenant, doc_id, keep_version=kept)
+                with log_context(document_id=doc_id, tenant=tenant):
+                    log.info("chunks deleted", extra={"kept_version": kept})
+        return []
+
+    def _current(self, docs: list[DocumentEmbedded]) -> list[DocumentEmbedded]:
+        """The versions still current and not yet indexed (each once)."""
+        records = self.documents.get_many([(d.tenant, d.id) for d in docs])
+        todo: dict[tuple[str, str, str], DocumentEmbedded] = {}
+        for doc, record in zip(docs, records, strict=True):
+            if (
+                record is not None
+                and record["version"] == doc.version
+                and record["status"] in INDEXES_FROM
             ):
-                return None
-        DOCUMENTS.labels(Status.INDEXED).inc()
-        log.info("indexed", extra={"chunks": len(doc.chunks)})
-        return make_event(
-            DOCUMENT_INDEXED,
-            SOURCE,
-            DocumentIndexed(
-                id=doc.id,
-                tenant=doc.tenant,
-                version=doc.version,
-                chunks=len(doc.chunks),
-                indexed_at=indexed_at,
-            ),
-            subject=doc.id,
-            tenant=doc.tenant,
-            version=doc.version,
+                todo[(doc.tenant, doc.id, doc.version)] = doc
+            else:
+                with log_context(document_id=doc.id, tenant=doc.tenant):
+                    log.info(
+                        "skipped: version %s is superseded, deleted or already indexed", doc.version
+                    )
+        return list(todo.values())
+
+    def _delete_versions(self, refs: list[DocRef], keep: list[str | None]) -> None:
+        """Delete the chunks of every written version of each document but the kept one."""
+        stale = [
+            {v: n for v, n in written.items() if v != kept}
+            for written, kept in zip(self.documents.written_versions(refs), keep, strict=True)
+        ]
+        self.chunks.delete_ids(
+            [
+                chunk_id(tenant, doc_id, version, n)
+                for (tenant, doc_id), versions in zip(refs, stale, strict=True)
+                for version, count in versions.items()
+                for n in range(count)
+            ]
+        )
+        self.documents.forget_written(
+            [
+                (tenant, doc_id, list(versions))
+                for (tenant, doc_id), versions in zip(refs, stale, strict=True)
+            ]
         )
 
-    def handle_deleted(self, event: CloudEvent) -> CloudEvent | None:
-        """Remove the document's chunks (keeping a version resubmitted since the delete)."""
-        doc = DocumentDeleted.model_validate(event.data)
-        with self.documents.lock(doc.tenant, doc.id, self.lock_timeout):
-            record = self.documents.get(doc.tenant, doc.id)
-            keep = record["version"] if record and record["status"] != Status.DELETED else None
-            self._delete_versions(doc.tenant, doc.id, keep=keep)
-            self.chunks.delete_document(doc.tenant, doc.id, keep_version=keep)
-        log.info("chunks deleted", extra={"kept_version": keep})
-        return None
-
-    def _delete_versions(self, tenant: str, doc_id: str, keep: str | None) -> None:
-        stale = {
-            v: n for v, n in self.documents.written_versions(tenant, doc_id).items() if v != keep
-        }
-        ids = [chunk_id(tenant, doc_id, v, i) for v, n in stale.items() for i in range(n)]
-        self.chunks.delete_ids(ids)
-        self.documents.forget_written(tenant, doc_id, stale)
-
     def _rows(self, doc: DocumentEmbedded) -> list[dict[str, object]]:
-        created = _epoch_ms(doc.accepted_at)
+        created = int(datetime.fromisoformat(doc.accepted_at).timestamp() * 1000)
         indexed = int(time.time() * 1000)
         metadata = metadata_json(doc.metadata)
         return [
@@ -134,9 +174,3 @@ class IndexService:
             }
             for c in doc.chunks
         ]
-
-
-def _epoch_ms(iso: str) -> int:
-    from datetime import datetime
-
-    return int(datetime.fromisoformat(iso).timestamp() * 1000)

@@ -25,7 +25,7 @@ from sluice.metrics import DOCUMENTS
 from sluice.routing import Router
 from sluice.settings import IngestSettings
 from sluice.stores.blobs import BlobStore
-from sluice.stores.documents import DocumentStore, Status
+from sluice.stores.documents import DocumentStore, Status, Transition
 
 log = logging.getLogger(__name__)
 SOURCE = "/sluice/ingest"
@@ -73,15 +73,17 @@ class IngestService:
         depth = self.router.depth(DOCUMENT_ACCEPTED)
         if depth > self.settings.queue_bound:
             raise TooManyRequests(
-                f"{depth} documents are waiting (bound {self.settings.queue_bound}); retry later",
+                f"{depth} delivery jobs are waiting (bound {self.settings.queue_bound}); retry later",
                 retry_after=self.settings.retry_after_seconds,
             )
+        ids = [d.id or hashlib.sha256(d.text.encode()).hexdigest()[:32] for d in batch]
+        versions = [d.content_version() for d in batch]
+        outcomes = self.documents.accept_many(
+            [(tenant, doc_id, version) for doc_id, version in zip(ids, versions, strict=True)]
+        )
         results: list[Submitted] = []
         events = []
-        for document in batch:
-            doc_id = document.id or hashlib.sha256(document.text.encode()).hexdigest()[:32]
-            version = document.content_version()
-            accepted = self.documents.accept(tenant, doc_id, version)
+        for document, doc_id, version, accepted in zip(batch, ids, versions, outcomes, strict=True):
             results.append(
                 Submitted(
                     doc_id,
@@ -184,15 +186,20 @@ class IngestService:
         try:
             self.router.publish(events)
         except Exception as exc:
-            for result in accepted:  # failed, so that a resubmission is accepted again
-                self.documents.transition(
-                    tenant,
-                    result.id,
-                    result.version,
-                    Status.FAILED,
-                    [Status.ACCEPTED],
-                    error=f"could not enqueue: {exc}",
-                )
+            # failed, so that a resubmission is accepted again
+            self.documents.transition_many(
+                [
+                    Transition(
+                        tenant,
+                        r.id,
+                        r.version,
+                        Status.FAILED,
+                        [Status.ACCEPTED],
+                        {"error": f"could not enqueue: {exc}"},
+                    )
+                    for r in accepted
+                ]
+            )
             raise Unavailable(
                 f"could not enqueue the documents, resubmit them: {exc}", code="enqueue_failed"
             ) from exc

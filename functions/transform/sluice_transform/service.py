@@ -1,4 +1,8 @@
-"""Transform's logic, without HTTP: a `document.accepted` in, a `document.embedded` out."""
+"""Transform's logic, without HTTP: `document.accepted` events in, `document.embedded` out.
+
+Events come one at a time (Knative) or in batches (RQ workers); a batch is chunked and
+embedded together, so the embedder sees full batches whatever the documents' sizes.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import time
 
 from cloudevents.http import CloudEvent
 
-from sluice.chunker import chunk_text
+from sluice.chunker import Chunk, chunk_text
 from sluice.embedders import Embedder
 from sluice.events import (
     DOCUMENT_EMBEDDED,
@@ -16,17 +20,20 @@ from sluice.events import (
     EmbeddedChunk,
     make_event,
 )
+from sluice.logs import log_context
 from sluice.metrics import CHUNKS_PER_DOCUMENT, DOCUMENTS, EMBED_BATCH_SIZE, EMBED_DURATION
 from sluice.settings import ChunkerSettings
 from sluice.stores.blobs import BlobStore
-from sluice.stores.documents import DocumentStore, Status
+from sluice.stores.documents import DocumentStore, Status, Transition
 
 log = logging.getLogger(__name__)
 SOURCE = "/sluice/transform"
+# A redelivery may find the version already transforming or embedded; failed: a replay.
+STARTS_FROM = (Status.ACCEPTED, Status.TRANSFORMING, Status.EMBEDDED, Status.FAILED)
 
 
 class TransformService:
-    """Chunks a document version and embeds its chunks in batches."""
+    """Chunks document versions and embeds their chunks in batches."""
 
     def __init__(
         self,
@@ -42,21 +49,67 @@ class TransformService:
         self.documents = documents
         self.blobs = blobs
 
-    def handle(self, event: CloudEvent) -> CloudEvent | None:
-        """The embedded event, or None if this version is no longer current or already done."""
-        doc = self.blobs.unwrap(event.data, DocumentAccepted)
-        if not self.documents.transition(
-            doc.tenant,
-            doc.id,
-            doc.version,
-            Status.TRANSFORMING,
-            [Status.ACCEPTED, Status.TRANSFORMING, Status.EMBEDDED, Status.FAILED],
-        ):
-            log.info("skipped: version %s is no longer current or already indexed", doc.version)
-            return None
-        chunks = chunk_text(doc.text, self.chunker.size, self.chunker.overlap)
-        vectors = self.embed([c.text for c in chunks])
-        embedded = DocumentEmbedded(
+    def handle(self, events: list[CloudEvent]) -> list[CloudEvent]:
+        """One `document.embedded` per current version; superseded or indexed ones are skipped."""
+        docs = [self.blobs.unwrap(event.data, DocumentAccepted) for event in events]
+        started = self.documents.transition_many(
+            [Transition(d.tenant, d.id, d.version, Status.TRANSFORMING, STARTS_FROM) for d in docs]
+        )
+        current = [d for d, ok in zip(docs, started, strict=True) if ok]
+        for doc, ok in zip(docs, started, strict=True):
+            if not ok:
+                with log_context(document_id=doc.id, tenant=doc.tenant):
+                    log.info("skipped: version %s is superseded or already indexed", doc.version)
+        chunked = [chunk_text(d.text, self.chunker.size, self.chunker.overlap) for d in current]
+        vectors = iter(self.embed([c.text for chunks in chunked for c in chunks]))
+        embedded = [
+            self._embedded(doc, chunks, [next(vectors) for _ in chunks])
+            for doc, chunks in zip(current, chunked, strict=True)
+        ]
+        done = self.documents.transition_many(
+            [
+                Transition(
+                    d.tenant,
+                    d.id,
+                    d.version,
+                    Status.EMBEDDED,
+                    [Status.TRANSFORMING],
+                    {"chunks": len(d.chunks)},
+                )
+                for d in embedded
+            ]
+        )
+        DOCUMENTS.labels(Status.EMBEDDED).inc(sum(done))
+        return [
+            make_event(
+                DOCUMENT_EMBEDDED,
+                SOURCE,
+                self.blobs.wrap(doc),
+                subject=doc.id,
+                tenant=doc.tenant,
+                version=doc.version,
+            )
+            for doc in embedded
+        ]
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """Embed texts in batches of `batch_size`."""
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = texts[start : start + self.batch_size]
+            began = time.perf_counter()
+            vectors.extend(self.embedder.embed(batch))
+            EMBED_DURATION.observe(time.perf_counter() - began)
+            EMBED_BATCH_SIZE.observe(len(batch))
+        return vectors
+
+    def _embedded(
+        self, doc: DocumentAccepted, chunks: list[Chunk], vectors: list[list[float]]
+    ) -> DocumentEmbedded:
+        CHUNKS_PER_DOCUMENT.observe(len(chunks))
+        with log_context(document_id=doc.id, tenant=doc.tenant):
+            log.info("embedded", extra={"version": doc.version, "chunks": len(chunks)})
+        return DocumentEmbedded(
             id=doc.id,
             tenant=doc.tenant,
             version=doc.version,
@@ -69,33 +122,3 @@ class TransformService:
                 for c, v in zip(chunks, vectors, strict=True)
             ],
         )
-        CHUNKS_PER_DOCUMENT.observe(len(chunks))
-        if self.documents.transition(
-            doc.tenant,
-            doc.id,
-            doc.version,
-            Status.EMBEDDED,
-            [Status.TRANSFORMING],
-            chunks=len(chunks),
-        ):
-            DOCUMENTS.labels(Status.EMBEDDED).inc()
-        log.info("embedded", extra={"chunks": len(chunks)})
-        return make_event(
-            DOCUMENT_EMBEDDED,
-            SOURCE,
-            self.blobs.wrap(embedded),
-            subject=doc.id,
-            tenant=doc.tenant,
-            version=doc.version,
-        )
-
-    def embed(self, texts: list[str]) -> list[list[float]]:
-        """Embed texts in batches of `batch_size`."""
-        vectors: list[list[float]] = []
-        for start in range(0, len(texts), self.batch_size):
-            batch = texts[start : start + self.batch_size]
-            began = time.perf_counter()
-            vectors.extend(self.embedder.embed(batch))
-            EMBED_DURATION.observe(time.perf_counter() - began)
-            EMBED_BATCH_SIZE.observe(len(batch))
-        return vectors

@@ -7,12 +7,14 @@ event about an older version can never overwrite the state of a newer one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from redis import Redis
-from redis.lock import Lock
+from redis.exceptions import LockError, LockNotOwnedError
 
 from sluice.events import now_iso
 
@@ -29,6 +31,23 @@ class Status(StrEnum):
 
 
 IN_FLIGHT = frozenset({Status.ACCEPTED, Status.TRANSFORMING, Status.EMBEDDED})
+
+DocRef = tuple[str, str]
+"""A document's (tenant, id)."""
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A status change of one document version, applied only if the version is still current
+    and the document's status is one of `allowed_from`."""
+
+    tenant: str
+    doc_id: str
+    version: str
+    status: Status
+    allowed_from: Iterable[Status]
+    fields: dict[str, Any] = field(default_factory=dict)
+
 
 # KEYS[1] record; ARGV: version, status, now. Returns 1 if accepted, 0 if unchanged.
 _ACCEPT = """
@@ -52,7 +71,8 @@ return 1
 
 
 class DocumentStore:
-    """Reads and updates document records; all writes are atomic Lua scripts or single commands."""
+    """Reads and updates document records. Writes are atomic Lua scripts; operations on many
+    documents go to Redis in one pipeline."""
 
     def __init__(self, redis: Redis, prefix: str = "sluice") -> None:
         self.redis = redis
@@ -64,44 +84,50 @@ class DocumentStore:
         """The record's Redis key."""
         return f"{self.prefix}:doc:{tenant}:{doc_id}"
 
-    def accept(self, tenant: str, doc_id: str, version: str) -> bool:
-        """Make `version` current and `accepted`; False if it already is (or is on its way)."""
-        accepted = self._accept(
-            keys=[self.key(tenant, doc_id)], args=[version, Status.ACCEPTED, now_iso()]
-        )
-        return bool(accepted)
+    def accept_many(self, versions: Sequence[tuple[str, str, str]]) -> list[bool]:
+        """For each (tenant, id, version): make the version current and `accepted`; False
+        where it already is current (indexed or on its way)."""
+        now = now_iso()
+        with self.redis.pipeline(transaction=False) as pipe:
+            for tenant, doc_id, version in versions:
+                self._accept(
+                    keys=[self.key(tenant, doc_id)],
+                    args=[version, Status.ACCEPTED, now],
+                    client=pipe,
+                )
+            return [bool(result) for result in pipe.execute()]
 
     def get(self, tenant: str, doc_id: str) -> dict[str, Any] | None:
         """The record as a dict, or None if the document is unknown."""
-        raw: dict[bytes, bytes] = self.redis.hgetall(self.key(tenant, doc_id))  # type: ignore[assignment]
-        if not raw:
-            return None
-        record: dict[str, Any] = {k.decode(): v.decode() for k, v in raw.items()}
-        record["chunks"] = int(record.get("chunks") or 0)
-        record["error"] = record.get("error") or None
-        return {"id": doc_id, "tenant": tenant, **record}
+        return self.get_many([(tenant, doc_id)])[0]
 
-    def transition(
-        self,
-        tenant: str,
-        doc_id: str,
-        version: str,
-        status: Status,
-        allowed_from: Iterable[Status],
-        **fields: Any,
-    ) -> bool:
-        """Set `status` (and fields) if `version` is current and its status in `allowed_from`."""
-        args: list[Any] = [
-            version,
-            ",".join(allowed_from),
-            "status",
-            status,
-            "updated_at",
-            now_iso(),
-        ]
-        for name, value in fields.items():
-            args += [name, "" if value is None else value]
-        return bool(self._transition(keys=[self.key(tenant, doc_id)], args=args))
+    def get_many(self, refs: Sequence[DocRef]) -> list[dict[str, Any] | None]:
+        """The records of several documents (None for unknown ones)."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for tenant, doc_id in refs:
+                pipe.hgetall(self.key(tenant, doc_id))
+            raws: list[dict[bytes, bytes]] = pipe.execute()
+        return [_record(ref, raw) for ref, raw in zip(refs, raws, strict=True)]
+
+    def transition_many(self, changes: Sequence[Transition]) -> list[bool]:
+        """Apply status changes, each atomically; one result per change."""
+        now = now_iso()
+        with self.redis.pipeline(transaction=False) as pipe:
+            for change in changes:
+                args: list[Any] = [
+                    change.version,
+                    ",".join(change.allowed_from),
+                    "status",
+                    change.status,
+                    "updated_at",
+                    now,
+                ]
+                for name, value in change.fields.items():
+                    args += [name, "" if value is None else value]
+                self._transition(
+                    keys=[self.key(change.tenant, change.doc_id)], args=args, client=pipe
+                )
+            return [bool(result) for result in pipe.execute()]
 
     def mark_deleted(self, tenant: str, doc_id: str) -> bool:
         """Mark a known document deleted; False if it is unknown."""
@@ -114,27 +140,57 @@ class DocumentStore:
         )
         return True
 
-    # Versions written to Milvus, so superseded chunks can be deleted by id (cheap) later.
+    # Versions that may have rows in Milvus, with their chunk counts, so that superseded
+    # chunks can be deleted by primary key (cheap) instead of by a filter scan.
     def _written_key(self, tenant: str, doc_id: str) -> str:
         return f"{self.key(tenant, doc_id)}:written"
 
-    def record_written(self, tenant: str, doc_id: str, version: str, chunks: int) -> None:
-        """Note, before writing, that `version` has `chunks` chunks in Milvus."""
-        self.redis.hset(self._written_key(tenant, doc_id), version, chunks)
+    def record_written(self, written: Sequence[tuple[str, str, str, int]]) -> None:
+        """Note, before writing them, (tenant, id, version, chunk count) going to Milvus."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for tenant, doc_id, version, chunks in written:
+                pipe.hset(self._written_key(tenant, doc_id), version, chunks)
+            pipe.execute()
 
-    def written_versions(self, tenant: str, doc_id: str) -> dict[str, int]:
-        """Every version that may have chunks in Milvus, with its chunk count."""
-        raw: dict[bytes, bytes] = self.redis.hgetall(self._written_key(tenant, doc_id))  # type: ignore[assignment]
-        return {k.decode(): int(v) for k, v in raw.items()}
+    def written_versions(self, refs: Sequence[DocRef]) -> list[dict[str, int]]:
+        """For each document, every version that may have chunks in Milvus."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for tenant, doc_id in refs:
+                pipe.hgetall(self._written_key(tenant, doc_id))
+            raws: list[dict[bytes, bytes]] = pipe.execute()
+        return [{k.decode(): int(v) for k, v in raw.items()} for raw in raws]
 
-    def forget_written(self, tenant: str, doc_id: str, versions: Iterable[str]) -> None:
-        """Forget versions whose chunks have been deleted."""
-        names = list(versions)
-        if names:
-            self.redis.hdel(self._written_key(tenant, doc_id), *names)
+    def forget_written(self, forgotten: Sequence[tuple[str, str, Sequence[str]]]) -> None:
+        """Forget (tenant, id, versions) whose chunks have been deleted."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for tenant, doc_id, versions in forgotten:
+                if versions:
+                    pipe.hdel(self._written_key(tenant, doc_id), *versions)
+            pipe.execute()
 
-    def lock(self, tenant: str, doc_id: str, timeout: int) -> Lock:
-        """A Redis lock serialising index writes for one document across processes."""
-        return self.redis.lock(  # type: ignore[no-any-return]
-            f"{self.key(tenant, doc_id)}:lock", timeout=timeout, blocking_timeout=timeout
-        )
+    @contextmanager
+    def locked(self, refs: Iterable[DocRef], timeout: int) -> Iterator[None]:
+        """Hold the index-write locks of several documents (taken in key order, so two
+        holders never wait on each other); raises LockError if one stays busy."""
+        keys = sorted({f"{self.key(tenant, doc_id)}:lock" for tenant, doc_id in refs})
+        held = []
+        try:
+            for key in keys:
+                lock = self.redis.lock(key, timeout=timeout, blocking_timeout=timeout)
+                if not lock.acquire():
+                    raise LockError(f"{key} is still held after {timeout} s")
+                held.append(lock)
+            yield
+        finally:
+            for lock in held:
+                with suppress(LockNotOwnedError):  # expired while held: the holder was too slow
+                    lock.release()
+
+
+def _record(ref: DocRef, raw: dict[bytes, bytes]) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    record: dict[str, Any] = {k.decode(): v.decode() for k, v in raw.items()}
+    record["chunks"] = int(record.get("chunks") or 0)
+    record["error"] = record.get("error") or None
+    return {"id": ref[1], "tenant": ref[0], **record}

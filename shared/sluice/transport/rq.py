@@ -1,9 +1,11 @@
-"""The RQ transport: each event becomes a delivery job on its subscriber's queue.
+"""The RQ transport: events become delivery jobs on their subscriber's queue.
 
-Jobs carry the event as structured-mode JSON; `sluice.delivery.deliver` POSTs it to the
-subscriber. Retries use RQ's Retry with exponential intervals (workers run the scheduler), and
-what keeps failing stays in the queue's FailedJobRegistry: the dead letter, replayable with
-`sluice dlq replay`.
+The events of one publication (say, a batch of documents posted to ingest) travel together,
+up to `routing.max_batch_events` per job, so each hop costs one job and one HTTP call per
+batch rather than per document. Jobs carry the events as structured-mode JSON;
+`sluice.delivery.deliver` posts them to the subscriber. Retries use RQ's Retry with exponential
+intervals (workers run the scheduler), and what keeps failing stays in the queue's
+FailedJobRegistry: the dead letter, listed and replayed with `sluice dlq list|replay`.
 """
 
 from __future__ import annotations
@@ -21,10 +23,9 @@ DELIVER = "sluice.delivery.deliver"
 ON_FAILURE = "sluice.delivery.on_failure"
 
 
-def job_meta(event: CloudEvent, subscriber: str) -> dict[str, str]:
-    """What a dead-letter listing shows without decoding the event."""
+def event_meta(event: CloudEvent) -> dict[str, str]:
+    """What a dead-letter listing shows of an event without decoding it."""
     return {
-        "subscriber": subscriber,
         "event_type": event["type"],
         "event_id": event["id"],
         "document_id": event.get("subject") or "",
@@ -34,7 +35,7 @@ def job_meta(event: CloudEvent, subscriber: str) -> dict[str, str]:
 
 
 class RqTransport:
-    """Enqueues delivery jobs, one per event and route."""
+    """Enqueues delivery jobs, one per route and batch of events."""
 
     def __init__(self, routing: RoutingSettings, redis: Redis, worker: WorkerSettings) -> None:
         self.routing = routing
@@ -45,31 +46,44 @@ class RqTransport:
         """The RQ queue in front of a subscriber."""
         return Queue(self.routing.subscribers[subscriber].queue, connection=self.redis)
 
-    def publish(self, routes: Sequence[RouteSettings], events: Sequence[CloudEvent]) -> None:
-        """Enqueue every (route, event) job in one Redis round trip per route."""
+    def publish(
+        self,
+        routes: Sequence[RouteSettings],
+        events: Sequence[CloudEvent],
+        batch_size: int | None = None,
+    ) -> None:
+        """Enqueue the events on every route, `batch_size` (default: the configured maximum)
+        per job, in one Redis round trip per route."""
+        size = batch_size or self.routing.max_batch_events
+        batches = [list(events[i : i + size]) for i in range(0, len(events), size)]
         for route in routes:
             subscriber = self.routing.subscribers[route.to]
-            queue = self.queue(route.to)
             intervals = route.retry.intervals()
             retry = Retry(max=len(intervals), interval=intervals) if intervals else None
             jobs = [
                 Queue.prepare_data(
                     DELIVER,
-                    args=(route.to, to_json(event).decode("utf-8")),
+                    args=(route.to, [to_json(e).decode("utf-8") for e in batch]),
                     timeout=int(subscriber.timeout_seconds) + 5,
-                    result_ttl=60,
+                    result_ttl=0,
                     failure_ttl=self.worker.failed_ttl_seconds,
-                    description=f"{event['type']} {event.get('subject')} -> {route.to}",
-                    meta=job_meta(event, route.to),
+                    description=_describe(batch, route.to),
+                    meta={"subscriber": route.to, "events": [event_meta(e) for e in batch]},
                     retry=retry,
                     on_failure=Callback(ON_FAILURE),
                 )
-                for event in events
+                for batch in batches
             ]
             with self.redis.pipeline() as pipe:
-                queue.enqueue_many(jobs, pipeline=pipe)
+                self.queue(route.to).enqueue_many(jobs, pipeline=pipe)
                 pipe.execute()
 
     def depth(self, route: RouteSettings) -> int | None:
-        """Jobs waiting on the route's queue."""
+        """Delivery jobs waiting on the route's queue."""
         return self.queue(route.to).count
+
+
+def _describe(batch: Sequence[CloudEvent], subscriber: str) -> str:
+    first = batch[0]
+    more = f" and {len(batch) - 1} more" if len(batch) > 1 else ""
+    return f"{first['type']} {first.get('subject')}{more} -> {subscriber}"
