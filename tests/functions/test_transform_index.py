@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from cloudevents.conversion import to_binary, to_structured
+import json
+
+from cloudevents.conversion import to_binary, to_dict, to_structured
 from cloudevents.http import CloudEvent, from_http
 from redis import Redis
 
@@ -18,6 +20,7 @@ from sluice.events import (
     make_event,
     now_iso,
 )
+from sluice.http import BATCH
 from sluice.stores.documents import DocumentStore
 from tests.functions.conftest import FunctionClient
 
@@ -123,3 +126,31 @@ def test_index_handles_a_delete_of_an_unknown_document(
     )
     headers, body = to_binary(event)
     assert function_client("index").post("/", headers=headers, data=body).status_code == 204
+
+
+def test_transform_answers_a_batch_with_a_batch(
+    function_client: FunctionClient, redis_client: Redis, tenant: str
+) -> None:
+    DocumentStore(redis_client).accept_many([(tenant, "a", "v1"), (tenant, "b", "v1")])
+    batch = [to_dict(_accepted(tenant, doc_id)) for doc_id in ("a", "b")]
+    client = function_client("transform")
+    response = client.post("/", data=json.dumps(batch), headers={"content-type": BATCH})
+    assert response.status_code == 200
+    assert response.mimetype == BATCH
+    replies = response.get_json()
+    assert [(r["type"], r["subject"]) for r in replies] == [
+        (DOCUMENT_EMBEDDED, "a"),
+        (DOCUMENT_EMBEDDED, "b"),
+    ]
+
+    wrong = [*batch, {**batch[0], "type": DOCUMENT_EMBEDDED}]
+    response = client.post("/", data=json.dumps(wrong), headers={"content-type": BATCH})
+    assert (response.status_code, response.get_json()["error"]["code"]) == (
+        400,
+        "unknown_event_type",
+    )
+    response = client.post("/", data=b"[]", headers={"content-type": BATCH})
+    assert (response.status_code, response.get_json()["error"]["code"]) == (
+        400,
+        "invalid_cloudevent",
+    )

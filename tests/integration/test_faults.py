@@ -132,3 +132,39 @@ def _sluice(stack: Stack, *args: str) -> str:
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+def test_a_poison_event_in_a_batch_fails_alone(
+    stack: Stack, ingest: httpx.Client, redis_client: Redis, chunk_store: ChunkStore, tenant: str
+) -> None:
+    settings = load_settings()
+    events = []
+    for name in ("good-1", "bad", "good-2"):
+        document = DocumentAccepted(
+            id=name,
+            tenant=tenant,
+            version="v1",
+            title="",
+            text=f"The {name} document of a batch. " * 10,
+            metadata={},
+            accepted_at=now_iso(),
+        )
+        redis_client.hset(
+            f"sluice:doc:{tenant}:{name}",
+            mapping={"version": "v1", "status": "accepted", "chunks": 0},
+        )
+        event = make_event(
+            DOCUMENT_ACCEPTED, "/tests", document, subject=name, tenant=tenant, version="v1"
+        )
+        if name == "bad":
+            event.data = {"claim_check": f"sluice:blob:missing-{tenant}"}
+        events.append(event)
+    routes = [r for r in settings.routing.routes if r.event == DOCUMENT_ACCEPTED]
+    RqTransport(settings.routing, redis_client, settings.worker).publish(routes, events)
+
+    for name in ("good-1", "good-2"):
+        wait_status(ingest, name, tenant, "indexed", timeout=30)
+    assert wait_status(ingest, "bad", tenant, "failed", timeout=30)["error"]
+    listed = [json.loads(line) for line in _sluice(stack, "dlq", "list").splitlines()]
+    assert [e["document_id"] for e in listed if e.get("tenant") == tenant] == ["bad"]
+    assert chunk_store.count(tenant, "bad") == 0

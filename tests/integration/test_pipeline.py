@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent
+from redis import Redis
 
 from sluice.chunker import chunk_text
 from sluice.settings import load_settings
@@ -151,3 +152,18 @@ def test_the_same_document_submitted_concurrently_leaves_one_set_of_chunks(
     rows = chunk_store.query(f"tenant == '{tenant}' and doc_id == 'twin'", fields=["chunk_id"])
     assert len(rows) == len(expected_chunks(document["text"]))
     assert len({r["chunk_id"] for r in rows}) == len(rows)
+
+
+def test_a_large_document_travels_by_claim_check(
+    ingest: httpx.Client, chunk_store: ChunkStore, redis_client: Redis, tenant: str
+) -> None:
+    rng = random.Random(900)
+    text = make_text(rng, 9000)[:900_000]  # over the 256 KiB event threshold at every hop
+    blobs_before = set(redis_client.scan_iter("sluice:blob:*"))
+    response = ingest.post("/documents", json={"id": "tome", "text": text, "tenant": tenant})
+    assert response.status_code == 202
+    record = wait_status(ingest, "tome", tenant, "indexed", timeout=120)
+    assert record["chunks"] == len(expected_chunks(text)) > 500
+    assert chunk_store.count(tenant, "tome") == record["chunks"]
+    new_blobs = set(redis_client.scan_iter("sluice:blob:*")) - blobs_before
+    assert len(new_blobs) == 2, "the accepted and the embedded payloads go by claim check"
