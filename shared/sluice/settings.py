@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -142,8 +149,16 @@ class RoutingSettings(Section):
 
     broker_url: str = ""
     max_batch_events: int = Field(64, ge=1, le=1000)
+    max_batch_bytes: int = Field(8 * 1024 * 1024, ge=1024)
+    max_event_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
     subscribers: dict[str, SubscriberSettings] = Field(default_factory=dict)
     routes: list[RouteSettings] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _batches_fit_in_a_body(self) -> RoutingSettings:
+        if self.max_batch_bytes > self.max_event_body_bytes:
+            raise ValueError("max_batch_bytes must not exceed max_event_body_bytes")
+        return self
 
     @field_validator("routes")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
 from prometheus_client import start_http_server
@@ -25,7 +26,9 @@ class DeliveryWorker(SimpleWorker):
     ours is `worker.abandoned_grace_seconds`, since a delivery can never outlive its timeout.
     """
 
-    abandoned_grace_seconds = 10
+    def __init__(self, *args: Any, abandoned_grace_seconds: int = 10, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.abandoned_grace_seconds = abandoned_grace_seconds
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         """Seconds after which an execution without heartbeat counts as abandoned."""
@@ -57,7 +60,6 @@ def run_worker(
         start_http_server(metrics_port, addr="127.0.0.1")
     names = queue_names or sorted({s.queue for s in settings.routing.subscribers.values()})
     queues = [Queue(n, connection=redis) for n in names]
-    DeliveryWorker.abandoned_grace_seconds = settings.worker.abandoned_grace_seconds
     interval = settings.worker.maintenance_interval_seconds
     # RQ runs maintenance (which retries abandoned jobs) only between blocking dequeues, whose
     # timeout is worker_ttl - 15 s: tie it to the maintenance interval, or an idle worker would
@@ -69,5 +71,6 @@ def run_worker(
         name=unique_name,
         maintenance_interval=interval,
         worker_ttl=interval + 15,
+        abandoned_grace_seconds=settings.worker.abandoned_grace_seconds,
     )
     return worker.work(with_scheduler=True, burst=burst)

@@ -49,7 +49,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     """A real redis-server on a free port, in a temporary directory, without persistence."""
     executable = shutil.which("redis-server")
     if executable is None:
-        pytest.skip("redis-server is not installed (make tools installs it)")
+        pytest.fail("redis-server is not installed (make tools installs it)")
     workdir: Path = tmp_path_factory.mktemp("redis")
     port = pick_free_port()
     log = (workdir / "redis.log").open("wb")

@@ -16,7 +16,7 @@ def create_app(container: IndexContainer | None = None) -> FunctionApp:
     service = container.service()
     handler = event_handler(
         "index",
-        settings.ingest.max_body_bytes,
+        settings.routing.max_event_body_bytes,
         {
             DOCUMENT_EMBEDDED: service.handle_embedded,
             DOCUMENT_DELETED: service.handle_deleted,

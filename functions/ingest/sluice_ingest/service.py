@@ -73,7 +73,7 @@ class IngestService:
         depth = self.router.depth(DOCUMENT_ACCEPTED)
         if depth > self.settings.queue_bound:
             raise TooManyRequests(
-                f"{depth} delivery jobs are waiting (bound {self.settings.queue_bound}); retry later",
+                f"{depth} delivery jobs wait (bound {self.settings.queue_bound}); retry later",
                 retry_after=self.settings.retry_after_seconds,
             )
         ids = [d.id or hashlib.sha256(d.text.encode()).hexdigest()[:32] for d in batch]

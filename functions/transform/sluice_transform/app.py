@@ -15,7 +15,7 @@ def create_app(container: TransformContainer | None = None) -> FunctionApp:
     configure_logging("transform", settings.logging.level)
     service = container.service()
     handler = event_handler(
-        "transform", settings.ingest.max_body_bytes, {DOCUMENT_ACCEPTED: service.handle}
+        "transform", settings.routing.max_event_body_bytes, {DOCUMENT_ACCEPTED: service.handle}
     )
     return FunctionApp(
         "transform", [Route("/", ("POST",), handler)], readiness=container.gateways.redis().ping

@@ -54,8 +54,7 @@ class RqTransport:
     ) -> None:
         """Enqueue the events on every route, `batch_size` (default: the configured maximum)
         per job, in one Redis round trip per route."""
-        size = batch_size or self.routing.max_batch_events
-        batches = [list(events[i : i + size]) for i in range(0, len(events), size)]
+        batches = self._batches(events, batch_size or self.routing.max_batch_events)
         for route in routes:
             subscriber = self.routing.subscribers[route.to]
             intervals = route.retry.intervals()
@@ -63,12 +62,12 @@ class RqTransport:
             jobs = [
                 Queue.prepare_data(
                     DELIVER,
-                    args=(route.to, [to_json(e).decode("utf-8") for e in batch]),
+                    args=(route.to, [body for _, body in batch]),
                     timeout=int(subscriber.timeout_seconds) + 5,
                     result_ttl=0,
                     failure_ttl=self.worker.failed_ttl_seconds,
-                    description=_describe(batch, route.to),
-                    meta={"subscriber": route.to, "events": [event_meta(e) for e in batch]},
+                    description=_describe([e for e, _ in batch], route.to),
+                    meta={"subscriber": route.to, "events": [event_meta(e) for e, _ in batch]},
                     retry=retry,
                     on_failure=Callback(ON_FAILURE),
                 )
@@ -77,6 +76,26 @@ class RqTransport:
             with self.redis.pipeline() as pipe:
                 self.queue(route.to).enqueue_many(jobs, pipeline=pipe)
                 pipe.execute()
+
+    def _batches(
+        self, events: Sequence[CloudEvent], size: int
+    ) -> list[list[tuple[CloudEvent, str]]]:
+        """The events with their JSON, grouped in order: at most `size` events and
+        `routing.max_batch_bytes` of JSON per group (a larger event goes alone)."""
+        batches: list[list[tuple[CloudEvent, str]]] = []
+        length = 0
+        for event in events:
+            body = to_json(event).decode("utf-8")
+            if (
+                not batches
+                or len(batches[-1]) >= size
+                or length + len(body) > self.routing.max_batch_bytes
+            ):
+                batches.append([])
+                length = 0
+            batches[-1].append((event, body))
+            length += len(body)
+        return batches
 
     def depth(self, route: RouteSettings) -> int | None:
         """Delivery jobs waiting on the route's queue."""
