@@ -7,14 +7,18 @@ STACK_DIR ?= $(CURDIR)/.sluice
 PORTS ?=
 export UV_LINK_MODE ?= copy
 
-.PHONY: help setup tools up down status demo test test-fast lint format bench clean
+GOLANGCI_LINT_VERSION ?= v2.15.0
+GOBIN_DIR := $(CURDIR)/.sluice/tools
+
+.PHONY: help setup tools up down status demo test test-fast go-test lint go-lint format bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-tools:  ## install what a fresh machine lacks: uv (PyPI), redis-server (apt)
+tools:  ## install what a fresh machine lacks: uv (PyPI), redis-server (apt); check Go
 	@command -v $(UV) >/dev/null || python3 -m pip install --quiet uv
 	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
+	@command -v go >/dev/null || { echo "Go 1.26 is needed for searchapi (https://go.dev/dl/)"; exit 1; }
 
 setup: tools  ## install the tools and the locked Python environment
 	$(UV) sync --frozen
@@ -31,16 +35,24 @@ status:  ## show which local processes run
 demo: up  ## bring the stack up, ingest sample documents, wait until indexed
 	$(UV) run --frozen python -m dev.demo
 
-test: setup  ## run the whole test suite (starts its own stack on free ports)
+test: setup go-test  ## run the whole test suite (starts its own stack on free ports)
 	$(UV) run --frozen pytest
+
+go-test:  ## go vet and the Go unit tests of searchapi
+	cd searchapi && go vet ./... && go test ./...
 
 test-fast: setup  ## the tests that need no running stack
 	$(UV) run --frozen pytest -m "not stack"
 
-lint: setup  ## ruff and mypy
+lint: setup go-lint  ## ruff, mypy, gofmt, golangci-lint
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy shared/sluice
+
+go-lint:  ## gofmt and golangci-lint (installed into .sluice/tools on first use)
+	@test -z "$$(gofmt -l searchapi)" || { gofmt -l searchapi; exit 1; }
+	@test -x $(GOBIN_DIR)/golangci-lint || GOBIN=$(GOBIN_DIR) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	cd searchapi && $(GOBIN_DIR)/golangci-lint run ./...
 
 format: setup  ## apply ruff's fixes and formatting
 	$(UV) run --frozen ruff check --fix .

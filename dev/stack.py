@@ -1,4 +1,5 @@
-"""The local stack: Redis, milvus-lite, the three functions and the RQ workers, on 127.0.0.1.
+"""The local stack on 127.0.0.1: Redis, milvus-lite, the three functions, the RQ workers and
+the Go search service (built with `go build` on the way up).
 
     python -m dev.stack up      start everything (logs and data under .sluice/), wait until ready
     python -m dev.stack down    stop everything started from the same folder
@@ -27,7 +28,15 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 FUNCTIONS = ("ingest", "transform", "index")
-DEFAULT_PORTS = {"redis": 6379, "milvus": 19530, "ingest": 8081, "transform": 8082, "index": 8083}
+HTTP_SERVICES = (*FUNCTIONS, "searchapi")
+DEFAULT_PORTS = {
+    "redis": 6379,
+    "milvus": 19530,
+    "ingest": 8081,
+    "transform": 8082,
+    "index": 8083,
+    "searchapi": 8080,
+}
 
 
 @dataclass
@@ -55,6 +64,8 @@ class Stack:
             "SLUICE_INGEST__PUBLIC_URL": self.url("ingest"),
             "SLUICE_ROUTING__SUBSCRIBERS__TRANSFORM__URL": self.url("transform") + "/",
             "SLUICE_ROUTING__SUBSCRIBERS__INDEX__URL": self.url("index") + "/",
+            "SLUICE_SEARCHAPI__HOST": "127.0.0.1",
+            "SLUICE_SEARCHAPI__PORT": str(self.ports["searchapi"]),
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,
         }
@@ -104,7 +115,27 @@ class Stack:
                 f"transform-{n}", "sluice-transform"
             )
         commands["worker-index-1"] = self.worker_command("index-1", "sluice-index")
+        commands["searchapi"] = [str(self.searchapi_binary())]
         return commands
+
+    def searchapi_binary(self) -> Path:
+        """Where `up` builds the Go search service."""
+        return self.directory / "bin" / "searchapi"
+
+    def build_searchapi(self) -> None:
+        """`go build` the search service (quick when nothing changed)."""
+        go = shutil.which("go")
+        if go is None:
+            raise SystemExit("go is not installed: searchapi needs Go 1.26 (see README)")
+        result = subprocess.run(
+            [go, "build", "-o", str(self.searchapi_binary()), "./cmd/searchapi"],
+            cwd=ROOT / "searchapi",
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise SystemExit(f"building searchapi failed:\n{result.stderr}")
 
     def worker_command(self, name: str, queue: str) -> list[str]:
         """A delivery worker on one queue (one index worker: milvus-lite wants one writer)."""
@@ -114,6 +145,7 @@ class Stack:
         """Start every process that is not running, then wait until all are ready."""
         for sub in ("data/redis", "data/milvus", "logs", "run"):
             (self.directory / sub).mkdir(parents=True, exist_ok=True)
+        self.build_searchapi()
         for name, command in self.commands().items():
             if self.pid(name) is None:
                 self.start(name, command)
@@ -157,7 +189,7 @@ class Stack:
 
     def is_ready(self, name: str) -> bool:
         """Whether a process answers."""
-        if name in FUNCTIONS:
+        if name in HTTP_SERVICES:
             try:
                 return httpx.get(self.url(name) + "/readyz", timeout=2).status_code == 200
             except httpx.HTTPError:
@@ -211,7 +243,7 @@ class Stack:
             if (self.directory / "run").exists()
             else []
         )
-        order = {"redis": 3, "milvus": 2, **dict.fromkeys(FUNCTIONS, 1)}
+        order = {"redis": 3, "milvus": 2, **dict.fromkeys(HTTP_SERVICES, 1)}
         for name in sorted(names, key=lambda n: order.get(n, 0)):
             self.stop(name)
 
@@ -277,13 +309,10 @@ def main() -> None:
     if args.command == "up":
         stack.up()
         print(f"Sluice is up (logs and data in {stack.directory}):")
-        for name in FUNCTIONS:
+        for name in HTTP_SERVICES:
             print(f"  {name:<10} {stack.url(name)}")
         print(f"  {'milvus':<10} {stack.url('milvus')}\n  {'redis':<10} {stack.url('redis')}")
-        print(
-            f"Try: curl -s -XPOST {stack.url('ingest')}/documents "
-            "-H 'content-type: application/json' -d '{\"text\": \"Hello, Sluice.\"}'"
-        )
+        print(f"Try: curl -s '{stack.url('searchapi')}/v1/search?q=water+wheel'")
     elif args.command == "down":
         stack.down()
         print("Sluice is down.")

@@ -110,3 +110,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "stack" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.stack)
+
+
+@pytest.fixture(scope="session")
+def searchapi(stack: Stack) -> Iterator[httpx.Client]:
+    """An HTTP client for the stack's search service."""
+    with httpx.Client(base_url=stack.url("searchapi"), timeout=30) as client:
+        yield client

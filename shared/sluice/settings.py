@@ -182,6 +182,21 @@ class WorkerSettings(Section):
     index_lock_timeout_seconds: int = Field(120, ge=1)
 
 
+class SearchApiSettings(Section):
+    """The Go search service (read by searchapi from the same files; listed here so that the
+    Python side validates them too)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    default_k: int = Field(10, ge=1)
+    max_k: int = Field(100, ge=1, le=1000)
+    max_offset: int = Field(1000, ge=0, le=10_000)
+    max_query_chars: int = Field(2000, ge=1)
+    candidates: int = Field(100, ge=1, le=16_384)
+    cache_size: int = Field(4096, ge=0)
+    request_timeout_seconds: float = Field(10.0, gt=0)
+
+
 class LoggingSettings(Section):
     """Log level; logs are always one JSON object per line."""
 
@@ -207,6 +222,7 @@ class Settings(BaseSettings):
     claim_check: ClaimCheckSettings = Field(default_factory=ClaimCheckSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    searchapi: SearchApiSettings = Field(default_factory=SearchApiSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     @classmethod

@@ -1,0 +1,124 @@
+// Command searchapi is Sluice's always-warm search service: dense, full-text and hybrid
+// search over the chunks the pipeline indexed in Milvus.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"sluice.dev/searchapi/internal/config"
+	"sluice.dev/searchapi/internal/documents"
+	"sluice.dev/searchapi/internal/embed"
+	"sluice.dev/searchapi/internal/metrics"
+	"sluice.dev/searchapi/internal/milvus"
+	"sluice.dev/searchapi/internal/search"
+	"sluice.dev/searchapi/internal/server"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := realMain(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "searchapi:", err)
+		os.Exit(1)
+	}
+}
+
+func realMain(ctx context.Context) error {
+	dir := os.Getenv(config.ConfDirVariable)
+	if dir == "" {
+		dir = "conf"
+	}
+	cfg, err := config.Load(dir, os.Environ())
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level(cfg.Logging.Level)})).
+		With("service", "searchapi")
+	m := metrics.New()
+
+	embedder, err := newEmbedder(cfg, m)
+	if err != nil {
+		return err
+	}
+	chunks := milvus.New(cfg.Milvus.URI, cfg.Milvus.Token, cfg.Milvus.Collection, cfg.Milvus.Timeout(), m.ObserveMilvus)
+	defer func() { _ = chunks.Close(context.Background()) }()
+	records, err := documents.New(cfg.Redis.URL, cfg.Redis.KeyPrefix)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = records.Close() }()
+
+	s := cfg.SearchAPI
+	service := search.NewService(chunks, embedder, search.Limits{
+		DefaultK: s.DefaultK, MaxK: s.MaxK, MaxOffset: s.MaxOffset,
+		MaxQueryChars: s.MaxQueryChars, Candidates: s.Candidates,
+	})
+	router := server.New(server.Deps{
+		Searcher: service, Documents: records, Chunks: chunks,
+		Ready: map[string]server.Check{"milvus": chunks.Ping, "redis": records.Ping},
+		Keys:  server.NewKeys(cfg.Auth.APIKeys), Metrics: m, Log: log, Timeout: s.RequestTimeout(),
+	})
+	httpServer := &http.Server{Addr: s.Address(), Handler: router, ReadHeaderTimeout: 10 * time.Second}
+
+	failed := make(chan error, 1)
+	go func() { failed <- httpServer.ListenAndServe() }()
+	log.Info("listening", "address", s.Address(), "collection", cfg.Milvus.Collection,
+		"embedder", embedder.Info().Name, "api_keys", len(cfg.Auth.APIKeys) > 0)
+	select {
+	case err := <-failed:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdown); err != nil {
+		return err
+	}
+	if err := <-failed; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// newEmbedder builds the query embedder the configuration names, timed and cached.
+func newEmbedder(cfg config.Config, m *metrics.Metrics) (embed.Embedder, error) {
+	var inner embed.Embedder
+	switch cfg.Embedder.Kind {
+	case "http":
+		inner = embed.NewHTTP(cfg.Embedder.URL, cfg.Embedder.Model, cfg.Embedder.Dim,
+			&http.Client{Timeout: cfg.SearchAPI.RequestTimeout()})
+	default:
+		inner = embed.NewHashing(cfg.Embedder.Dim)
+	}
+	return embed.NewCached(timed{inner, m}, cfg.SearchAPI.CacheSize, m.ObserveCache)
+}
+
+// timed records how long the embedder behind the cache takes.
+type timed struct {
+	embed.Embedder
+	metrics *metrics.Metrics
+}
+
+func (t timed) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	started := time.Now()
+	defer func() { t.metrics.EmbedDuration.Observe(time.Since(started).Seconds()) }()
+	return t.Embedder.Embed(ctx, texts)
+}
+
+func level(name string) slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(name))); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}

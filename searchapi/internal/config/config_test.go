@@ -1,0 +1,80 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeConf(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestLoad(t *testing.T) {
+	t.Parallel()
+	base := map[string]string{
+		"a.yaml": "searchapi:\n  port: 9000\n  max_k: 50\nmilvus:\n  collection: chunks\nchunker:\n  size: 10\n",
+		"b.yaml": "searchapi:\n  max_k: 60\n",
+	}
+	cases := []struct {
+		name  string
+		env   []string
+		check func(Config) bool
+		fails string
+	}{
+		{name: "files merge in name order, unknown sections ignored",
+			check: func(c Config) bool {
+				return c.SearchAPI.Port == 9000 && c.SearchAPI.MaxK == 60 && c.Milvus.Collection == "chunks"
+			}},
+		{name: "defaults fill the rest", check: func(c Config) bool { return c.SearchAPI.DefaultK == 10 && c.Embedder.Kind == "hashing" }},
+		{name: "environment overrides", env: []string{"SLUICE_SEARCHAPI__PORT=9100", "SLUICE_MILVUS__URI=http://m:1"},
+			check: func(c Config) bool { return c.SearchAPI.Port == 9100 && c.Milvus.URI == "http://m:1" }},
+		{name: "json mapping from the environment", env: []string{`SLUICE_AUTH__API_KEYS={"k1": "acme"}`},
+			check: func(c Config) bool { return c.Auth.APIKeys["k1"] == "acme" }},
+		{name: "wrong type", env: []string{"SLUICE_SEARCHAPI__PORT=eighty"}, fails: "cannot unmarshal"},
+		{name: "out of range", env: []string{"SLUICE_SEARCHAPI__DEFAULT_K=70"}, fails: "searchapi.default_k"},
+		{name: "unknown embedder", env: []string{"SLUICE_EMBEDDER__KIND=magic"}, fails: "embedder.kind"},
+		{name: "http embedder needs a url", env: []string{"SLUICE_EMBEDDER__KIND=http"}, fails: "embedder.url"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := Load(writeConf(t, base), tc.env)
+			if tc.fails != "" {
+				if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.fails) {
+					t.Fatalf("got %v, want an error mentioning %q", err, tc.fails)
+				}
+				return
+			}
+			if err != nil || !tc.check(cfg) {
+				t.Fatalf("got %+v, %v", cfg, err)
+			}
+		})
+	}
+}
+
+func TestLoadNamesTheBadFile(t *testing.T) {
+	t.Parallel()
+	dir := writeConf(t, map[string]string{"bad.yaml": "searchapi: [unclosed\n"})
+	_, err := Load(dir, nil)
+	if err == nil || !strings.Contains(err.Error(), "bad.yaml") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestTheRepositoryConfigurationLoads(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load("../../../conf", nil)
+	if err != nil || cfg.SearchAPI.Port != 8080 || cfg.Milvus.Collection != "sluice_chunks" {
+		t.Fatalf("got %+v, %v", cfg, err)
+	}
+}

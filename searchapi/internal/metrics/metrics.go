@@ -1,0 +1,67 @@
+// Package metrics defines the search service's Prometheus metrics.
+package metrics
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the service's collectors, registered on their own registry.
+type Metrics struct {
+	Registry        *prometheus.Registry
+	Requests        *prometheus.CounterVec
+	RequestDuration *prometheus.HistogramVec
+	MilvusDuration  *prometheus.HistogramVec
+	EmbedDuration   prometheus.Histogram
+	EmbedCache      *prometheus.CounterVec
+}
+
+// New creates and registers the metrics (plus the Go and process collectors).
+func New() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_searchapi_requests_total",
+			Help: "HTTP requests handled, by route, search mode and status code.",
+		}, []string{"route", "mode", "status"}),
+		RequestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "sluice_searchapi_request_duration_seconds",
+			Help:    "Time to handle a request, by route and search mode.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}, []string{"route", "mode"}),
+		MilvusDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "sluice_searchapi_milvus_duration_seconds",
+			Help:    "Time of a Milvus call, by operation.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}, []string{"operation"}),
+		EmbedDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "sluice_searchapi_embedding_duration_seconds",
+			Help:    "Time to embed a query (cache misses only).",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+		}),
+		EmbedCache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_searchapi_embedding_cache_total",
+			Help: "Query embedding cache lookups, by result (hit or miss).",
+		}, []string{"result"}),
+	}
+	m.Registry.MustRegister(m.Requests, m.RequestDuration, m.MilvusDuration, m.EmbedDuration,
+		m.EmbedCache, collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// ObserveMilvus records one Milvus call.
+func (m *Metrics) ObserveMilvus(operation string, took time.Duration) {
+	m.MilvusDuration.WithLabelValues(operation).Observe(took.Seconds())
+}
+
+// ObserveCache records one cache lookup.
+func (m *Metrics) ObserveCache(hit bool) {
+	result := "miss"
+	if hit {
+		result = "hit"
+	}
+	m.EmbedCache.WithLabelValues(result).Inc()
+}

@@ -1,0 +1,69 @@
+package search
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+)
+
+func TestFilterExpression(t *testing.T) {
+	t.Parallel()
+	raw := func(s string) json.RawMessage { return json.RawMessage(s) }
+	cases := []struct {
+		name   string
+		tenant string
+		filter Filter
+		want   string
+		code   string
+	}{
+		{name: "tenant only", tenant: "acme", want: `tenant == "acme"`},
+		{name: "metadata string", tenant: "acme",
+			filter: Filter{Metadata: map[string]json.RawMessage{"lang": raw(`"en"`)}},
+			want:   `tenant == "acme" and (metadata["lang"] == "en")`},
+		{name: "metadata number and bool, keys sorted", tenant: "acme",
+			filter: Filter{Metadata: map[string]json.RawMessage{"year": raw(`2024`), "draft": raw(`false`)}},
+			want:   `tenant == "acme" and (metadata["draft"] == false and metadata["year"] == 2024)`},
+		{name: "metadata any of", tenant: "acme",
+			filter: Filter{Metadata: map[string]json.RawMessage{"lang": raw(`["en", "de"]`)}},
+			want:   `tenant == "acme" and ((metadata["lang"] == "en" or metadata["lang"] == "de"))`},
+		{name: "document ids", tenant: "acme",
+			filter: Filter{DocumentID: raw(`["a", "b-2"]`)},
+			want:   `tenant == "acme" and ((doc_id == "a" or doc_id == "b-2"))`},
+		{name: "quotes are escaped, not interpreted", tenant: "acme",
+			filter: Filter{Metadata: map[string]json.RawMessage{"k": raw(`"x\" or tenant != \"zzz"`)}},
+			want:   `tenant == "acme" and (metadata["k"] == "x\" or tenant != \"zzz")`},
+		{name: "backslashes are escaped", tenant: "acme",
+			filter: Filter{Metadata: map[string]json.RawMessage{"k": raw(`"a\\b"`)}},
+			want:   `tenant == "acme" and (metadata["k"] == "a\\b")`},
+		{name: "bad key", tenant: "acme",
+			filter: Filter{Metadata: map[string]json.RawMessage{"a] or 1==1 or metadata[\"b": raw(`1`)}},
+			code:   "invalid_filter"},
+		{name: "nested object", tenant: "acme",
+			filter: Filter{Metadata: map[string]json.RawMessage{"k": raw(`{"a": 1}`)}}, code: "invalid_filter"},
+		{name: "empty list", tenant: "acme",
+			filter: Filter{Metadata: map[string]json.RawMessage{"k": raw(`[]`)}}, code: "invalid_filter"},
+		{name: "control character", tenant: "acme",
+			filter: Filter{Metadata: map[string]json.RawMessage{"k": raw(`"a\nb"`)}}, code: "invalid_filter"},
+		{name: "document id with a quote", tenant: "acme",
+			filter: Filter{DocumentID: raw(`"x' or 1==1"`)}, code: "invalid_filter"},
+		{name: "document id as a number", tenant: "acme",
+			filter: Filter{DocumentID: raw(`42`)}, code: "invalid_filter"},
+		{name: "bad tenant", tenant: "Acme Corp", code: "invalid_tenant"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := tc.filter.Expression(tc.tenant)
+			if tc.code != "" {
+				var bad *Error
+				if !errors.As(err, &bad) || bad.Code != tc.code {
+					t.Fatalf("want error %s, got %q, %v", tc.code, got, err)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,61 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"sluice.dev/searchapi/internal/documents"
+	"sluice.dev/searchapi/internal/milvus"
+	"sluice.dev/searchapi/internal/search"
+)
+
+// apiError is an error with its HTTP status and code, as sent to the client.
+type apiError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+func newError(status int, code, message string) *apiError {
+	return &apiError{Status: status, Code: code, Message: message}
+}
+
+// classify maps any error to the status and code the client sees.
+func classify(err error) *apiError {
+	var api *apiError
+	var bad *search.Error
+	switch {
+	case errors.As(err, &api):
+		return api
+	case errors.As(err, &bad):
+		return newError(http.StatusBadRequest, bad.Code, bad.Message)
+	case errors.Is(err, documents.ErrNotFound):
+		return newError(http.StatusNotFound, "not_found", err.Error())
+	case errors.Is(err, milvus.ErrUnavailable):
+		return newError(http.StatusServiceUnavailable, "milvus_unavailable", err.Error())
+	case errors.Is(err, milvus.ErrRejected):
+		return newError(http.StatusInternalServerError, "milvus_error", err.Error())
+	case errors.Is(err, documents.ErrUnavailable):
+		return newError(http.StatusServiceUnavailable, "redis_unavailable", err.Error())
+	case errors.Is(err, search.ErrEmbedder):
+		return newError(http.StatusServiceUnavailable, "embedder_unavailable", err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		return newError(http.StatusServiceUnavailable, "timeout", "the request took too long: "+err.Error())
+	default:
+		return newError(http.StatusInternalServerError, "internal_error", "internal error")
+	}
+}
+
+// abort ends the request with the JSON error for err.
+func abort(c *gin.Context, err error) {
+	api := classify(err)
+	if api.Status >= 500 {
+		_ = c.Error(err) // logged by the access log middleware
+	}
+	c.AbortWithStatusJSON(api.Status, gin.H{"error": gin.H{"code": api.Code, "message": api.Message}})
+}

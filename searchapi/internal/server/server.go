@@ -1,0 +1,215 @@
+// Package server is the search service's HTTP layer: the Gin router, its middleware and the
+// handlers, which validate input, call the search logic and map errors to one JSON shape.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"sluice.dev/searchapi/internal/documents"
+	"sluice.dev/searchapi/internal/metrics"
+	"sluice.dev/searchapi/internal/search"
+)
+
+const (
+	defaultTenant = "default"
+	maxBodyBytes  = 1 << 20
+)
+
+var documentID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._~:@+-]{0,255}$`)
+
+// Searcher runs searches.
+type Searcher interface {
+	Search(ctx context.Context, req search.Request) (*search.Response, error)
+}
+
+// Documents reads document records.
+type Documents interface {
+	Get(ctx context.Context, tenant, id string) (documents.Record, error)
+}
+
+// ChunkCounter counts chunks matching a filter.
+type ChunkCounter interface {
+	Count(ctx context.Context, filter string) (int64, error)
+}
+
+// Check is one readiness check (nil error: ready).
+type Check func(ctx context.Context) error
+
+// Deps are what the handlers need.
+type Deps struct {
+	Searcher  Searcher
+	Documents Documents
+	Chunks    ChunkCounter
+	Ready     map[string]Check
+	Keys      *Keys
+	Metrics   *metrics.Metrics
+	Log       *slog.Logger
+	Timeout   time.Duration
+}
+
+type handlers struct{ Deps }
+
+// New builds the router.
+func New(deps Deps) *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	router := gin.New()
+	router.HandleMethodNotAllowed = true
+	router.Use(requestID(), accessLog(deps.Log), recovery(deps.Log), instrument(deps.Metrics))
+	h := &handlers{deps}
+	router.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	router.GET("/readyz", h.ready)
+	router.GET("/metrics", gin.WrapH(promhttp.HandlerFor(deps.Metrics.Registry, promhttp.HandlerOpts{})))
+	v1 := router.Group("/v1", authenticate(deps.Keys))
+	v1.GET("/search", h.searchGet)
+	v1.POST("/search", h.searchPost)
+	v1.GET("/documents/:id", h.document)
+	router.NoRoute(func(c *gin.Context) {
+		abort(c, newError(http.StatusNotFound, "not_found", "no route for "+c.Request.URL.Path))
+	})
+	router.NoMethod(func(c *gin.Context) {
+		abort(c, newError(http.StatusMethodNotAllowed, "method_not_allowed",
+			c.Request.Method+" is not allowed on "+c.Request.URL.Path))
+	})
+	return router
+}
+
+func (h *handlers) ready(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+	defer cancel()
+	for name, check := range h.Ready {
+		if err := check(ctx); err != nil {
+			abort(c, newError(http.StatusServiceUnavailable, name+"_unavailable", err.Error()))
+			return
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+}
+
+func (h *handlers) searchGet(c *gin.Context) {
+	req := search.Request{Query: c.Query("q"), Mode: c.Query("mode"), Tenant: c.Query("tenant")}
+	var err error
+	if req.K, err = intParam(c, "k", "invalid_k"); err != nil {
+		abort(c, err)
+		return
+	}
+	if req.Offset, err = intParam(c, "offset", "invalid_offset"); err != nil {
+		abort(c, err)
+		return
+	}
+	h.search(c, req)
+}
+
+func (h *handlers) searchPost(c *gin.Context) {
+	var req search.Request
+	decoder := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxBodyBytes))
+	decoder.DisallowUnknownFields()
+	if err := decoder.Decode(&req); err != nil {
+		abort(c, newError(http.StatusBadRequest, "invalid_json", "the body is not a valid search request: "+err.Error()))
+		return
+	}
+	if decoder.More() {
+		abort(c, newError(http.StatusBadRequest, "invalid_json", "the body holds more than one JSON value"))
+		return
+	}
+	h.search(c, req)
+}
+
+func (h *handlers) search(c *gin.Context, req search.Request) {
+	tenant, err := h.tenant(c, req.Tenant)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	req.Tenant = tenant
+	if req.Mode == "" {
+		req.Mode = search.ModeHybrid
+	}
+	c.Set(modeKey, req.Mode)
+	ctx, cancel := context.WithTimeout(c.Request.Context(), h.Timeout)
+	defer cancel()
+	response, err := h.Searcher.Search(ctx, req)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, response)
+}
+
+// documentStatus is a record plus the number of its chunks in Milvus now.
+type documentStatus struct {
+	documents.Record
+	IndexedChunks int64 `json:"indexed_chunks"`
+}
+
+func (h *handlers) document(c *gin.Context) {
+	tenant, err := h.tenant(c, c.Query("tenant"))
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	id := c.Param("id")
+	if !documentID.MatchString(id) {
+		abort(c, newError(http.StatusBadRequest, "invalid_id", fmt.Sprintf("%q is not a valid document id", id)))
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), h.Timeout)
+	defer cancel()
+	record, err := h.Documents.Get(ctx, tenant, id)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	filter, err := search.Filter{DocumentID: json.RawMessage(strconv.Quote(id))}.Expression(tenant)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	count, err := h.Chunks.Count(ctx, filter)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, documentStatus{Record: record, IndexedChunks: count})
+}
+
+// tenant is the request's tenant: the key's when keys are configured (naming another one is
+// forbidden), else the one the request names, else the default tenant.
+func (h *handlers) tenant(c *gin.Context, requested string) (string, error) {
+	if requested != "" && !search.TenantPattern.MatchString(requested) {
+		return "", newError(http.StatusBadRequest, "invalid_tenant", fmt.Sprintf("%q is not a valid tenant name", requested))
+	}
+	if h.Keys.Enabled() {
+		keyTenant := c.GetString(tenantKey)
+		if requested != "" && requested != keyTenant {
+			return "", newError(http.StatusForbidden, "forbidden", "this key does not give access to tenant "+strconv.Quote(requested))
+		}
+		return keyTenant, nil
+	}
+	if requested == "" {
+		requested = defaultTenant
+	}
+	c.Set(tenantKey, requested)
+	return requested, nil
+}
+
+func intParam(c *gin.Context, name, code string) (*int, error) {
+	raw, present := c.GetQuery(name)
+	if !present {
+		return nil, nil
+	}
+	value, err := strconv.Atoi(raw)
+	if err != nil {
+		return nil, newError(http.StatusBadRequest, code, fmt.Sprintf("%s must be an integer, not %q", name, raw))
+	}
+	return &value, nil
+}

@@ -1,0 +1,209 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"sluice.dev/searchapi/internal/documents"
+	"sluice.dev/searchapi/internal/metrics"
+	"sluice.dev/searchapi/internal/milvus"
+	"sluice.dev/searchapi/internal/search"
+)
+
+// fakeSearcher validates like the real service would for k, then records the request.
+type fakeSearcher struct {
+	last search.Request
+	err  error
+}
+
+func (f *fakeSearcher) Search(_ context.Context, req search.Request) (*search.Response, error) {
+	f.last = req
+	if f.err != nil {
+		return nil, f.err
+	}
+	return &search.Response{Hits: []milvus.Hit{{ChunkID: "c1", DocumentID: "d1", Score: 0.5,
+		Metadata: json.RawMessage(`{"lang":"en"}`)}}, Mode: req.Mode, K: 10}, nil
+}
+
+type fakeDocuments struct{ err error }
+
+func (f fakeDocuments) Get(_ context.Context, tenant, id string) (documents.Record, error) {
+	if f.err != nil {
+		return documents.Record{}, f.err
+	}
+	if id != "known" {
+		return documents.Record{}, documents.ErrNotFound
+	}
+	return documents.Record{ID: id, Tenant: tenant, Status: "indexed", Chunks: 3}, nil
+}
+
+type fakeChunks struct{ filter string }
+
+func (f *fakeChunks) Count(_ context.Context, filter string) (int64, error) {
+	f.filter = filter
+	return 3, nil
+}
+
+type fixture struct {
+	searcher *fakeSearcher
+	chunks   *fakeChunks
+	handler  http.Handler
+}
+
+func newFixture(keys map[string]string, ready error, docs error) *fixture {
+	f := &fixture{searcher: &fakeSearcher{}, chunks: &fakeChunks{}}
+	f.handler = New(Deps{
+		Searcher: f.searcher, Documents: fakeDocuments{err: docs}, Chunks: f.chunks,
+		Ready: map[string]Check{"milvus": func(context.Context) error { return ready }},
+		Keys:  NewKeys(keys), Metrics: metrics.New(),
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Timeout: time.Second,
+	})
+	return f
+}
+
+func (f *fixture) do(method, target, body string, header map[string]string) (int, map[string]any) {
+	req := httptest.NewRequest(method, target, strings.NewReader(body))
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	f.handler.ServeHTTP(rec, req)
+	var decoded map[string]any
+	_ = json.Unmarshal(rec.Body.Bytes(), &decoded)
+	return rec.Code, decoded
+}
+
+func errorCode(body map[string]any) string {
+	if e, ok := body["error"].(map[string]any); ok {
+		code, _ := e["code"].(string)
+		return code
+	}
+	return ""
+}
+
+func TestRoutesAndErrors(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name     string
+		method   string
+		target   string
+		body     string
+		header   map[string]string
+		keys     map[string]string
+		searchEr error
+		status   int
+		code     string
+		tenant   string
+	}{
+		{name: "get search", method: "GET", target: "/v1/search?q=water&k=5&mode=text&offset=2", status: 200, tenant: "default"},
+		{name: "get search names a tenant", method: "GET", target: "/v1/search?q=water&tenant=acme", status: 200, tenant: "acme"},
+		{name: "post search", method: "POST", target: "/v1/search", body: `{"query":"water","filter":{"metadata":{"lang":"en"}}}`, status: 200, tenant: "default"},
+		{name: "k not a number", method: "GET", target: "/v1/search?q=water&k=ten", status: 400, code: "invalid_k"},
+		{name: "offset not a number", method: "GET", target: "/v1/search?q=water&offset=x", status: 400, code: "invalid_offset"},
+		{name: "malformed json", method: "POST", target: "/v1/search", body: `{"query":`, status: 400, code: "invalid_json"},
+		{name: "unknown field", method: "POST", target: "/v1/search", body: `{"query":"q","limit":3}`, status: 400, code: "invalid_json"},
+		{name: "two values", method: "POST", target: "/v1/search", body: `{"query":"q"} {}`, status: 400, code: "invalid_json"},
+		{name: "bad tenant", method: "GET", target: "/v1/search?q=q&tenant=Not%20Valid", status: 400, code: "invalid_tenant"},
+		{name: "service says bad request", method: "GET", target: "/v1/search?q=", searchEr: &search.Error{Code: "invalid_query", Message: "empty"}, status: 400, code: "invalid_query"},
+		{name: "milvus down", method: "GET", target: "/v1/search?q=q", searchEr: milvus.ErrUnavailable, status: 503, code: "milvus_unavailable"},
+		{name: "embedder down", method: "GET", target: "/v1/search?q=q", searchEr: search.ErrEmbedder, status: 503, code: "embedder_unavailable"},
+		{name: "anything else", method: "GET", target: "/v1/search?q=q", searchEr: errors.New("boom"), status: 500, code: "internal_error"},
+		{name: "no key", method: "GET", target: "/v1/search?q=q", keys: map[string]string{"k1": "acme"}, status: 401, code: "unauthorized"},
+		{name: "wrong key", method: "GET", target: "/v1/search?q=q", keys: map[string]string{"k1": "acme"}, header: map[string]string{"Authorization": "Bearer k2"}, status: 401, code: "unauthorized"},
+		{name: "key gives tenant", method: "GET", target: "/v1/search?q=q", keys: map[string]string{"k1": "acme"}, header: map[string]string{"Authorization": "Bearer k1"}, status: 200, tenant: "acme"},
+		{name: "key for another tenant", method: "POST", target: "/v1/search", body: `{"query":"q","tenant":"other"}`, keys: map[string]string{"k1": "acme"}, header: map[string]string{"Authorization": "Bearer k1"}, status: 403, code: "forbidden"},
+		{name: "unknown route", method: "GET", target: "/v2/search", status: 404, code: "not_found"},
+		{name: "wrong method", method: "DELETE", target: "/v1/search", status: 405, code: "method_not_allowed"},
+		{name: "health needs no key", method: "GET", target: "/healthz", keys: map[string]string{"k1": "acme"}, status: 200},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(tc.keys, nil, nil)
+			f.searcher.err = tc.searchEr
+			status, body := f.do(tc.method, tc.target, tc.body, tc.header)
+			if status != tc.status || errorCode(body) != tc.code {
+				t.Fatalf("got %d %v, want %d %q", status, body, tc.status, tc.code)
+			}
+			if tc.tenant != "" && f.searcher.last.Tenant != tc.tenant {
+				t.Fatalf("searched tenant %q, want %q", f.searcher.last.Tenant, tc.tenant)
+			}
+		})
+	}
+}
+
+func TestGetSearchPassesParameters(t *testing.T) {
+	t.Parallel()
+	f := newFixture(nil, nil, nil)
+	status, body := f.do("GET", "/v1/search?q=water+wheel&k=5&mode=text&offset=2", "", nil)
+	last := f.searcher.last
+	if status != 200 || last.Query != "water wheel" || *last.K != 5 || last.Mode != "text" || *last.Offset != 2 {
+		t.Fatalf("got %d %v %+v", status, body, last)
+	}
+	hits := body["hits"].([]any)
+	hit := hits[0].(map[string]any)
+	if hit["document_id"] != "d1" || hit["metadata"].(map[string]any)["lang"] != "en" {
+		t.Fatalf("hit %v", hit)
+	}
+}
+
+func TestDocumentStatus(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		target string
+		docs   error
+		status int
+		code   string
+	}{
+		{"known", "/v1/documents/known?tenant=acme", nil, 200, ""},
+		{"unknown", "/v1/documents/other", nil, 404, "not_found"},
+		{"invalid id", "/v1/documents/bad%20id", nil, 400, "invalid_id"},
+		{"redis down", "/v1/documents/known", documents.ErrUnavailable, 503, "redis_unavailable"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(nil, nil, tc.docs)
+			status, body := f.do("GET", tc.target, "", nil)
+			if status != tc.status || errorCode(body) != tc.code {
+				t.Fatalf("got %d %v", status, body)
+			}
+			if status == 200 && (body["indexed_chunks"] != float64(3) || f.chunks.filter != `tenant == "acme" and (doc_id == "known")`) {
+				t.Fatalf("got %v, filter %q", body, f.chunks.filter)
+			}
+		})
+	}
+}
+
+func TestReadiness(t *testing.T) {
+	t.Parallel()
+	if status, _ := newFixture(nil, nil, nil).do("GET", "/readyz", "", nil); status != 200 {
+		t.Fatalf("ready: %d", status)
+	}
+	status, body := newFixture(nil, errors.New("connection refused"), nil).do("GET", "/readyz", "", nil)
+	if status != 503 || errorCode(body) != "milvus_unavailable" {
+		t.Fatalf("not ready: %d %v", status, body)
+	}
+}
+
+func TestMetricsCountRequests(t *testing.T) {
+	t.Parallel()
+	f := newFixture(nil, nil, nil)
+	f.do("GET", "/v1/search?q=q&mode=dense", "", nil)
+	req := httptest.NewRequest("GET", "/metrics", nil)
+	rec := httptest.NewRecorder()
+	f.handler.ServeHTTP(rec, req)
+	want := `sluice_searchapi_requests_total{mode="dense",route="/v1/search",status="200"} 1`
+	if !strings.Contains(rec.Body.String(), want) {
+		t.Fatalf("metrics lack %s", want)
+	}
+}
