@@ -1,131 +1,102 @@
-"""The demo: ingest sample documents into the running local stack and show them flow.
+"""The demo: ingest the sample corpus into the running stack, follow it, then search it.
 
-    make demo       (starts the stack first; then `make down` to stop it)
+    make demo                                   (starts the stack first; `make down` stops it)
+    uv run python -m dev.demo --limit 40        (a shorter run against a running stack)
 
-Posts the sample documents to ingest, follows their status until every one is indexed, then
-shows what Milvus holds and the top full-text hits of a few queries, read with pymilvus.
+Posts the documents of `samples/corpus.jsonl` (the Python standard library's docstrings, see
+samples/NOTICE) to ingest, shows progress until every one is indexed, then prints the top hits
+of a few searches in each mode from searchapi. URLs come from the configuration (`conf/` and
+`SLUICE_…` variables), like every other process of the stack.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
 import time
+from pathlib import Path
 
 import httpx
-from pymilvus import MilvusClient
 
 from sluice.settings import load_settings
 
-SAMPLES = [
-    (
-        "sluice-gates",
-        "Sluice gates",
-        "A sluice gate is a sliding barrier that controls the flow of water in a channel. "
-        "Raising the gate lets water pass beneath it; lowering it holds the water back.\n\n"
-        "Mills used sluices to feed their wheels, and canals use them to fill and empty locks.",
-    ),
-    (
-        "canal-locks",
-        "Canal locks",
-        "A lock is a chamber with gates at both ends that raises and lowers boats between "
-        "stretches of water at different levels. Paddles in the gates let water in or out, so "
-        "the chamber fills or empties until its level matches the next reach.",
-    ),
-    (
-        "water-mills",
-        "Water mills",
-        "A water mill turns the energy of flowing water into rotation. An overshot wheel takes "
-        "water at the top and uses its weight; an undershot wheel is pushed by the current. "
-        "Millers ground grain, sawed timber and fulled cloth with this power.",
-    ),
-    (
-        "vector-search",
-        "Vector search",
-        "Vector search finds the items whose embeddings lie closest to the embedding of a query. "
-        "An index such as HNSW builds a navigable graph so that the nearest neighbours are found "
-        "without comparing the query with every stored vector.",
-    ),
-    (
-        "bm25",
-        "BM25",
-        "BM25 ranks documents by the query terms they contain, rewarding rare terms and damping "
-        "the effect of repeating a term. It remains a strong baseline for full-text retrieval.",
-    ),
-    (
-        "hybrid-search",
-        "Hybrid search",
-        "Hybrid search runs a dense vector search and a full-text search and fuses the two "
-        "rankings, for example with reciprocal rank fusion, which scores each result by the sum "
-        "of the reciprocals of its ranks.",
-    ),
-    (
-        "serverless",
-        "Serverless functions",
-        "Serverless functions scale with their load and down to zero when idle. A queue in front "
-        "of them absorbs bursts, and at-least-once delivery means every step must be idempotent.",
-    ),
-    (
-        "cloudevents",
-        "CloudEvents",
-        "CloudEvents is a specification for describing events in a common way. An event carries "
-        "an id, a source, a type and optional data; over HTTP it travels in binary mode, with "
-        "attributes in headers, or in structured mode, as one JSON document.",
-    ),
+CORPUS = Path(__file__).resolve().parent.parent / "samples" / "corpus.jsonl"
+QUERIES = [
+    "parse command line options and arguments",
+    "compress and decompress data",
+    "regular expression pattern matching",
+    "send an email message over SMTP",
 ]
-QUERIES = ["water wheel grain", "nearest neighbours graph", "idempotent delivery"]
+MODES = ("hybrid", "dense", "text")
+BATCH = 50
 
 
 def main() -> int:
-    """Run the demo against the stack's default ports (from conf/, like the stack)."""
-    settings = load_settings()
-    ingest = settings.ingest.public_url
-    documents = [
-        {"id": i, "title": t, "text": x, "metadata": {"source": "demo"}} for i, t, x in SAMPLES
-    ]
-    with httpx.Client(base_url=ingest, timeout=30) as client:
-        response = client.post("/documents", json={"documents": documents})
-        response.raise_for_status()
-        print(
-            f"POST {ingest}/documents: {len(documents)} documents "
-            f"({', '.join(sorted({r['status'] for r in response.json()['documents']}))})"
-        )
-        records = _wait_indexed(client, [d["id"] for d in documents])
-    for record in records:
-        print(f"  {record['id']:<14} {record['status']:<8} {record['chunks']} chunk(s)")
-    milvus = MilvusClient(uri=settings.milvus.uri)
-    collection = settings.milvus.collection
-    total = milvus.query(collection, filter="tenant == 'default'", output_fields=["count(*)"])
-    print(
-        f"Milvus collection {collection!r} holds {total[0]['count(*)']} chunks of tenant 'default'."
+    """Run the demo; exit status 0 when every document got indexed and searches answered."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    for query in QUERIES:
-        hits = milvus.search(
-            collection,
-            data=[query],
-            anns_field="sparse",
-            limit=2,
-            filter="tenant == 'default'",
-            output_fields=["doc_id"],
-            search_params={"metric_type": "BM25"},
-        )[0]
-        print(f"  full-text {query!r}: {', '.join(h['entity']['doc_id'] for h in hits)}")
-    milvus.close()
-    print("The stack keeps running; `make down` stops it.")
-    return 0
+    parser.add_argument("--limit", type=int, help="ingest only the first N documents")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for indexing")
+    args = parser.parse_args()
+
+    settings = load_settings()
+    ingest_url = settings.ingest.public_url
+    search_url = f"http://{settings.searchapi.host}:{settings.searchapi.port}"
+    documents = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines()]
+    documents = documents[: args.limit] if args.limit else documents
+
+    with httpx.Client(base_url=ingest_url, timeout=60) as ingest:
+        started = time.monotonic()
+        for start in range(0, len(documents), BATCH):
+            response = ingest.post(
+                "/documents", json={"documents": documents[start : start + BATCH]}
+            )
+            response.raise_for_status()
+        print(f"Posted {len(documents)} documents from {CORPUS.name} to {ingest_url}/documents")
+        failed = _follow(ingest, [d["id"] for d in documents], args.timeout)
+        print(
+            f"Indexed in {time.monotonic() - started:.1f} s"
+            + (f"; {len(failed)} failed: {', '.join(failed)}" if failed else "")
+        )
+
+    with httpx.Client(base_url=search_url, timeout=30) as search:
+        for query in QUERIES:
+            print(f"\n{query!r}")
+            for mode in MODES:
+                response = search.get("/v1/search", params={"q": query, "mode": mode, "k": 3})
+                response.raise_for_status()
+                result = response.json()
+                hits = ", ".join(f"{h['document_id']} ({h['score']:.3f})" for h in result["hits"])
+                print(f"  {mode:<7} {result['took_ms']:6.1f} ms  {hits or '(no hits)'}")
+
+    print(
+        f"\nThe stack keeps running: ingest {ingest_url}, search {search_url} "
+        f"(try {search_url}/v1/search?q=json+encoder). `make down` stops it."
+    )
+    return 1 if failed else 0
 
 
-def _wait_indexed(client: httpx.Client, ids: list[str], timeout: float = 60) -> list[dict]:
+def _follow(ingest: httpx.Client, ids: list[str], timeout: float) -> list[str]:
+    """Poll the documents' status until none is in flight; return those that failed."""
+    pending = set(ids)
+    failed: list[str] = []
     deadline = time.monotonic() + timeout
-    while True:
-        records = [client.get(f"/documents/{doc_id}").json() for doc_id in ids]
-        statuses = [r["status"] for r in records]
-        print(f"  {statuses.count('indexed')}/{len(ids)} indexed", end="\r", flush=True)
-        if all(s in ("indexed", "failed") for s in statuses):
-            print()
-            return records
-        if time.monotonic() > deadline:
-            raise SystemExit(f"not all indexed after {timeout:.0f} s: {statuses}")
-        time.sleep(0.2)
+    while pending:
+        for doc_id in sorted(pending):
+            status = ingest.get(f"/documents/{doc_id}").json()["status"]
+            if status in ("indexed", "failed"):
+                pending.discard(doc_id)
+                if status == "failed":
+                    failed.append(doc_id)
+        done = len(ids) - len(pending)
+        print(f"  {done}/{len(ids)} indexed", end="\r" if pending else "\n", flush=True)
+        if pending and time.monotonic() > deadline:
+            raise SystemExit(f"\n{len(pending)} documents not indexed after {timeout:.0f} s")
+        if pending:
+            time.sleep(0.5)
+    return failed
 
 
 if __name__ == "__main__":

@@ -9,6 +9,11 @@ Specification (the Go port must follow it exactly, bit for bit):
    is 0, else -1.
 4. The vector is the sum of signed counts (integers, so exact) divided by its Euclidean norm
    (computed in float64), then rounded to float32. An input with no tokens gives the zero vector.
+
+Character classes and lower-casing follow the Unicode tables of the running Python (3.11:
+Unicode 14; Go 1.26: Unicode 15), so a text with characters assigned between two such versions
+(e.g. CJK Extension H) may tokenise differently; `tests/shared/testdata/hashing_vectors.json`
+holds the reference vectors both implementations must reproduce.
 """
 
 from __future__ import annotations
