@@ -8,10 +8,12 @@ one paragraph `<name>: <docstring>` per public top-level function and class (sor
 The text is the Python Software Foundation's, under the PSF License Agreement (see
 `samples/NOTICE`); the corpus is demo data, not part of the product.
 
-Each module is imported in its own short-lived interpreter (`-I -S`: isolated, no site-packages,
-warnings ignored, stdin and stdout detached, a timeout), so no import can hang, print or disturb
-this process. Nothing beyond the import runs: names and docstrings are read from the module's
-`__dict__`, never through `getattr` (a module's `__getattr__` could run code).
+Each module is imported in its own short-lived interpreter (`-I -S`: isolated, no site-packages;
+warnings ignored; no stdin; output captured; an empty temporary folder as home and working
+directory; killed after a timeout), so no import can hang, print or disturb this process, and a
+module that fails to import, or prints while importing, is skipped. Nothing beyond the import
+runs: names and docstrings are read from the module's `__dict__`, never through `getattr` on
+the module (a module's `__getattr__` could run code).
 
 The output is deterministic for a given interpreter: documents sorted by id, one JSON object
 per line with sorted keys. The parent process never imports a candidate module itself; it finds
@@ -228,7 +230,9 @@ def build_document(module: ModuleDocs, max_chars: int) -> dict[str, object]:
     }
 
 
-def collect(names: Iterable[str], jobs: int, timeout: float, max_chars: int) -> list[dict[str, object]]:
+def collect(
+    names: Iterable[str], jobs: int, timeout: float, max_chars: int
+) -> list[dict[str, object]]:
     """The documents of every module that imports cleanly and has enough text, sorted by id."""
     with tempfile.TemporaryDirectory(prefix="sluice-corpus-") as tmp:
         workdir = Path(tmp)
@@ -289,7 +293,9 @@ def write_notice(path: Path, max_chars: int) -> None:
         version=sys.version.split()[0],
         copyright=" ".join(sys.copyright.splitlines()[:2]),
         max_chars=f"{max_chars:,}",
-        own_notice=textwrap.fill(", ".join(sorted(OWN_NOTICE)), 95, initial_indent="  ", subsequent_indent="  "),
+        own_notice=textwrap.fill(
+            ", ".join(sorted(OWN_NOTICE)), 95, initial_indent="  ", subsequent_indent="  "
+        ),
     )
     rule = "-" * 78
     license_text = license_file.read_text(encoding="utf-8").strip()
@@ -313,17 +319,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if sys.version_info[:2] != (3, 11):
-        print(f"note: built with Python {sys.version.split()[0]}, the NOTICE says 3.11")
+        print(f"note: Python {sys.version.split()[0]}; the committed corpus is Python 3.11's")
     names = candidate_modules()
     documents = collect(names, args.jobs, args.timeout, args.max_chars)
     write_jsonl(documents, args.output)
     write_notice(args.notice, args.max_chars)
     size = args.output.stat().st_size
-    print(f"{len(documents)} documents ({len(names)} candidate modules), {size} bytes → {args.output}")
+    print(
+        f"{len(documents)} documents ({len(names)} candidate modules), {size} bytes → {args.output}"
+    )
     if args.stats:
         lengths = sorted(len(str(d["text"])) for d in documents)
         capped = sum(n >= args.max_chars - 2000 for n in lengths)
-        print(f"text chars: min {lengths[0]}, median {lengths[len(lengths) // 2]}, max {lengths[-1]}")
+        print(
+            f"text chars: min {lengths[0]}, median {lengths[len(lengths) // 2]}, max {lengths[-1]}"
+        )
         print(f"texts near the cap: {capped}")
     return 0
 

@@ -25,9 +25,9 @@ type Record struct {
 	Status     string  `json:"status"`
 	Chunks     int     `json:"chunks"`
 	Error      *string `json:"error"`
-	CreatedAt  string  `json:"created_at,omitempty"`
-	AcceptedAt string  `json:"accepted_at,omitempty"`
-	UpdatedAt  string  `json:"updated_at,omitempty"`
+	CreatedAt  string  `json:"created_at"`
+	AcceptedAt string  `json:"accepted_at"`
+	UpdatedAt  string  `json:"updated_at"`
 	IndexedAt  string  `json:"indexed_at,omitempty"`
 }
 
