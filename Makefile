@@ -10,7 +10,9 @@ export UV_LINK_MODE ?= copy
 GOLANGCI_LINT_VERSION ?= v2.15.0
 GOBIN_DIR := $(CURDIR)/.sluice/tools
 
-.PHONY: help setup tools up down status demo test test-fast go-test lint go-lint format bench clean
+MODEL_DIR ?= $(CURDIR)/.sluice/models/all-MiniLM-L6-v2
+
+.PHONY: help setup tools model up down status demo test test-fast go-test lint go-lint format bench eval clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -23,7 +25,10 @@ tools:  ## install what a fresh machine lacks: uv (PyPI), redis-server (apt); ch
 setup: tools  ## install the tools and the locked Python environment
 	$(UV) sync --frozen
 
-up: setup  ## start Redis, milvus-lite, the functions and the workers on 127.0.0.1
+model: setup  ## export all-MiniLM-L6-v2 to ONNX once (throwaway torch venv; cached in .sluice/models)
+	$(UV) run --frozen python tools/model/export_minilm.py --out $(MODEL_DIR)
+
+up: setup model  ## start Redis, milvus-lite, the functions and the workers on 127.0.0.1
 	$(UV) run --frozen python -m dev.stack up --dir $(STACK_DIR) $(PORTS)
 
 down:  ## stop everything `make up` started
@@ -35,7 +40,7 @@ status:  ## show which local processes run
 demo: up  ## bring the stack up, ingest sample documents, wait until indexed
 	$(UV) run --frozen python -m dev.demo
 
-test: setup go-test  ## run the whole test suite (starts its own stack on free ports)
+test: setup model go-test  ## run the whole test suite (starts its own stack on free ports)
 	$(UV) run --frozen pytest
 
 go-test:  ## go vet and the Go unit tests of searchapi
@@ -60,6 +65,11 @@ format: setup  ## apply ruff's fixes and formatting
 
 bench: setup  ## pipeline vs direct throughput (starts its own stack)
 	$(UV) run --frozen python bench/pipeline_throughput.py $(BENCH_ARGS)
+
+QUERIES ?=
+QRELS ?=
+eval: setup model  ## SciFact through the real pipeline and searchapi: nDCG@10, Recall@100 per mode
+	$(UV) run --frozen python bench/eval_scifact.py $(if $(QUERIES),--queries $(QUERIES)) $(if $(QRELS),--qrels $(QRELS)) $(EVAL_ARGS)
 
 clean: down  ## stop the stack and remove its data and logs
 	rm -rf $(STACK_DIR)

@@ -28,15 +28,17 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 FUNCTIONS = ("ingest", "transform", "index")
-HTTP_SERVICES = (*FUNCTIONS, "searchapi")
+HTTP_SERVICES = (*FUNCTIONS, "embed", "searchapi")
 DEFAULT_PORTS = {
     "redis": 6379,
     "milvus": 19530,
     "ingest": 8081,
     "transform": 8082,
     "index": 8083,
+    "embed": 8084,
     "searchapi": 8080,
 }
+MODEL_DIR = ROOT / ".sluice" / "models" / "all-MiniLM-L6-v2"
 
 
 @dataclass
@@ -47,6 +49,7 @@ class Stack:
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     transform_workers: int = 2
     extra_env: dict[str, str] = field(default_factory=dict)
+    embedder: str = "minilm"
 
     def url(self, name: str) -> str:
         """Base URL of a function (or the Milvus URI, or the Redis URL)."""
@@ -66,6 +69,9 @@ class Stack:
             "SLUICE_ROUTING__SUBSCRIBERS__INDEX__URL": self.url("index") + "/",
             "SLUICE_SEARCHAPI__HOST": "127.0.0.1",
             "SLUICE_SEARCHAPI__PORT": str(self.ports["searchapi"]),
+            "SLUICE_EMBEDDER__KIND": self.embedder,
+            "SLUICE_EMBEDDER__MODEL_DIR": str(MODEL_DIR),
+            "SLUICE_EMBEDDER__URL": self.url("embed") + "/v1/embeddings",
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,
         }
@@ -115,6 +121,18 @@ class Stack:
                 f"transform-{n}", "sluice-transform"
             )
         commands["worker-index-1"] = self.worker_command("index-1", "sluice-index")
+        if self.embedder != "hashing":  # searchapi embeds queries itself with the hashing one
+            commands["embed"] = [
+                str(BIN / "functions-framework"),
+                "--source",
+                str(ROOT / "functions" / "transform" / "main.py"),
+                "--target",
+                "embed",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.ports["embed"]),
+            ]
         commands["searchapi"] = [str(self.searchapi_binary())]
         return commands
 
@@ -303,14 +321,21 @@ def main() -> None:
     for name, port in DEFAULT_PORTS.items():
         parser.add_argument(f"--{name}-port", type=int, default=port)
     parser.add_argument("--transform-workers", type=int, default=2)
+    parser.add_argument(
+        "--embedder",
+        choices=["minilm", "hashing"],
+        default="minilm",
+        help="minilm: the real model (make model exports it); hashing: tiny",
+    )
     args = parser.parse_args()
     ports = {name: getattr(args, f"{name}_port") for name in DEFAULT_PORTS}
-    stack = Stack(Path(args.dir), ports, args.transform_workers)
+    stack = Stack(Path(args.dir), ports, args.transform_workers, embedder=args.embedder)
     if args.command == "up":
         stack.up()
         print(f"Sluice is up (logs and data in {stack.directory}):")
         for name in HTTP_SERVICES:
-            print(f"  {name:<10} {stack.url(name)}")
+            if name in stack.commands():
+                print(f"  {name:<10} {stack.url(name)}")
         print(f"  {'milvus':<10} {stack.url('milvus')}\n  {'redis':<10} {stack.url('redis')}")
         print(f"Try: curl -s '{stack.url('searchapi')}/v1/search?q=water+wheel'")
     elif args.command == "down":

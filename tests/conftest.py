@@ -42,6 +42,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         {name: free_port() for name in DEFAULT_PORTS},
         transform_workers=2,
         extra_env=TEST_ENV,
+        embedder="hashing",  # fast and exact; tests/integration/test_quality.py runs the model
     )
     try:
         running.up()

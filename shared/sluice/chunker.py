@@ -38,6 +38,12 @@ class _Piece:
     strength: int
 
 
+def search_text(title: str, text: str) -> str:
+    """What BM25 indexes and the embedder sees for a chunk: its document's title, then the
+    chunk (a chunk of a long document would otherwise lose what the document is about)."""
+    return f"{title}\n\n{text}" if title else text
+
+
 def chunk_text(text: str, size: int, overlap: int) -> list[Chunk]:
     """Split `text` into chunks of at most `size` characters overlapping by up to `overlap`."""
     if size <= 0:

@@ -93,16 +93,28 @@ class AuthSettings(Section):
 class ChunkerSettings(Section):
     """How documents are cut into chunks (sizes in characters)."""
 
-    size: int = Field(1000, ge=50, le=100_000)
+    size: int = Field(1000, ge=50, le=15_000)  # a chunk and its title fit Milvus's 64 KiB text
     overlap: int = Field(150, ge=0)
 
 
 class EmbedderSettings(Section):
     """Which embedder turns chunks into vectors."""
 
-    kind: Literal["hashing"] = "hashing"
+    kind: Literal["hashing", "minilm"] = "hashing"
     dim: int = Field(384, ge=8, le=32_768)
-    batch_size: int = Field(64, ge=1, le=4096)
+    batch_size: int = Field(32, ge=1, le=4096)
+    model: str = "all-MiniLM-L6-v2"
+    model_dir: Path = Path(".sluice/models/all-MiniLM-L6-v2")
+    threads: int = Field(0, ge=0, le=256)
+    url: str = ""
+
+    def identity(self) -> str:
+        """What distinguishes indexes built by different embedders (known without loading one)."""
+        return (
+            f"{self.kind}:{self.model}:{self.dim}"
+            if self.kind != "hashing"
+            else f"hashing:{self.dim}"
+        )
 
 
 class ClaimCheckSettings(Section):

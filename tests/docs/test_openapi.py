@@ -39,7 +39,7 @@ ERROR_CODES = {
     "403": {"forbidden"},
     "404": {"not_found"},
     "405": {"method_not_allowed"},
-    "500": {"internal_error", "milvus_error"},
+    "500": {"internal_error", "milvus_error", "embedder_mismatch"},
     "503": {"milvus_unavailable", "redis_unavailable", "embedder_unavailable", "timeout"},
 }
 

@@ -13,6 +13,7 @@ from dev.stack import ROOT, Stack
 from sluice.settings import cached_settings
 
 FunctionClient = Callable[..., FlaskClient]
+SOURCES = {"embed": "transform"}  # targets served from another function's folder
 
 
 @pytest.fixture
@@ -25,8 +26,9 @@ def function_client(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> FunctionCl
             if key.startswith("SLUICE_"):
                 monkeypatch.setenv(key, value)
         cached_settings.cache_clear()
+        folder = SOURCES.get(name, name)
         app = functions_framework.create_app(
-            target=name, source=str(ROOT / "functions" / name / "main.py")
+            target=name, source=str(ROOT / "functions" / folder / "main.py")
         )
         return app.test_client()
 

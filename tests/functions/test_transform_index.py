@@ -46,7 +46,7 @@ def test_transform_replies_with_the_embedded_event_in_both_modes(
     client = function_client("transform")
     documents = DocumentStore(redis_client)
     for convert in (to_binary, to_structured):
-        documents.accept_many([(tenant, "doc", f"v-{convert.__name__}")])
+        documents.accept_many([(tenant, "doc", f"v-{convert.__name__}")], "hashing:384")
         event = _accepted(tenant, version=f"v-{convert.__name__}")
         headers, body = convert(event)
         response = client.post("/", headers=headers, data=body)
@@ -64,7 +64,7 @@ def test_transform_replies_with_the_embedded_event_in_both_modes(
 def test_transform_ignores_a_superseded_version(
     function_client: FunctionClient, redis_client: Redis, tenant: str
 ) -> None:
-    DocumentStore(redis_client).accept_many([(tenant, "doc", "v2")])
+    DocumentStore(redis_client).accept_many([(tenant, "doc", "v2")], "hashing:384")
     headers, body = to_binary(_accepted(tenant, version="v1"))
     response = function_client("transform").post("/", headers=headers, data=body)
     assert response.status_code == 204
@@ -131,7 +131,9 @@ def test_index_handles_a_delete_of_an_unknown_document(
 def test_transform_answers_a_batch_with_a_batch(
     function_client: FunctionClient, redis_client: Redis, tenant: str
 ) -> None:
-    DocumentStore(redis_client).accept_many([(tenant, "a", "v1"), (tenant, "b", "v1")])
+    DocumentStore(redis_client).accept_many(
+        [(tenant, "a", "v1"), (tenant, "b", "v1")], "hashing:384"
+    )
     batch = [to_dict(_accepted(tenant, doc_id)) for doc_id in ("a", "b")]
     client = function_client("transform")
     response = client.post("/", data=json.dumps(batch), headers={"content-type": BATCH})

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dependency_injector import containers, providers
 
 from sluice.containers import Core, Gateways
+from sluice.embedders import embedder_info
+from sluice.settings import Settings
 from sluice.stores.milvus import ChunkStore
 from sluice_index.service import IndexService
 
 
-def _open_chunk_store(settings: object, embedder: object) -> ChunkStore:
-    store = ChunkStore(settings.milvus, embedder.info)  # type: ignore[attr-defined]
+def _open_chunk_store(settings: Settings) -> ChunkStore:
+    store = ChunkStore(settings.milvus, embedder_info(settings.embedder))
     store.ensure_collection()
     return store
 
@@ -22,11 +24,12 @@ class IndexContainer(containers.DeclarativeContainer):
     settings = core.settings
     gateways = providers.Container(Gateways, settings=settings)
 
-    chunks = providers.Singleton(_open_chunk_store, settings, gateways.embedder)
+    chunks = providers.Singleton(_open_chunk_store, settings)
     service = providers.Singleton(
         IndexService,
         chunks,
         gateways.documents,
         gateways.blobs,
         settings.provided.worker.index_lock_timeout_seconds,
+        settings.provided.embedder.identity.call(),
     )

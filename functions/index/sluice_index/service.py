@@ -15,6 +15,7 @@ from datetime import datetime
 
 from cloudevents.http import CloudEvent
 
+from sluice.chunker import search_text
 from sluice.errors import ValidationFailed
 from sluice.events import (
     DOCUMENT_INDEXED,
@@ -39,9 +40,15 @@ class IndexService:
     """Keeps Milvus in step with the document records."""
 
     def __init__(
-        self, chunks: ChunkStore, documents: DocumentStore, blobs: BlobStore, lock_timeout: int
+        self,
+        chunks: ChunkStore,
+        documents: DocumentStore,
+        blobs: BlobStore,
+        lock_timeout: int,
+        embedder: str,
     ) -> None:
         self.chunks = chunks
+        self.embedder = embedder  # recorded with each indexed version (see accept_many)
         self.documents = documents
         self.blobs = blobs
         self.lock_timeout = lock_timeout
@@ -72,7 +79,12 @@ class IndexService:
                         d.version,
                         Status.INDEXED,
                         INDEXES_FROM,
-                        {"chunks": len(d.chunks), "indexed_at": indexed_at, "error": ""},
+                        {
+                            "chunks": len(d.chunks),
+                            "indexed_at": indexed_at,
+                            "error": "",
+                            "embedder": self.embedder,
+                        },
                     )
                     for d in todo
                 ]
@@ -165,6 +177,7 @@ class IndexService:
                 "chunk": c.chunk,
                 "title": doc.title,
                 "text": c.text,
+                "search_text": search_text(doc.title, c.text),
                 "dense": c.vector,
                 "metadata": metadata,
                 "version": doc.version,

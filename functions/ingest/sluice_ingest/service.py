@@ -60,8 +60,10 @@ class IngestService:
         blobs: BlobStore,
         router: Router,
         tenant_in_url: bool,
+        embedder: str,
     ) -> None:
         self.settings = settings
+        self.embedder = embedder
         self.documents = documents
         self.blobs = blobs
         self.router = router
@@ -79,7 +81,8 @@ class IngestService:
         ids = [d.id or hashlib.sha256(d.text.encode()).hexdigest()[:32] for d in batch]
         versions = [d.content_version() for d in batch]
         outcomes = self.documents.accept_many(
-            [(tenant, doc_id, version) for doc_id, version in zip(ids, versions, strict=True)]
+            [(tenant, doc_id, version) for doc_id, version in zip(ids, versions, strict=True)],
+            self.embedder,
         )
         results: list[Submitted] = []
         events = []

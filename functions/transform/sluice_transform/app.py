@@ -6,6 +6,7 @@ from sluice.events import DOCUMENT_ACCEPTED
 from sluice.http import FunctionApp, Route, event_handler
 from sluice.logs import configure_logging
 from sluice_transform.container import TransformContainer
+from sluice_transform.embeddings import EmbeddingsApi
 
 
 def create_app(container: TransformContainer | None = None) -> FunctionApp:
@@ -20,3 +21,12 @@ def create_app(container: TransformContainer | None = None) -> FunctionApp:
     return FunctionApp(
         "transform", [Route("/", ("POST",), handler)], readiness=container.gateways.redis().ping
     )
+
+
+def create_embed_app(container: TransformContainer | None = None) -> FunctionApp:
+    """The embedding endpoint's app: the same container and embedder as transform."""
+    container = container or TransformContainer()
+    settings = container.settings()
+    configure_logging("embed", settings.logging.level)
+    api = EmbeddingsApi(container.service())
+    return FunctionApp("embed", [Route("/v1/embeddings", ("POST",), api.handle)])

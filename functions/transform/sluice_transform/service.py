@@ -11,7 +11,7 @@ import time
 
 from cloudevents.http import CloudEvent
 
-from sluice.chunker import Chunk, chunk_text
+from sluice.chunker import Chunk, chunk_text, search_text
 from sluice.embedders import Embedder
 from sluice.events import (
     DOCUMENT_EMBEDDED,
@@ -61,7 +61,15 @@ class TransformService:
                 with log_context(document_id=doc.id, tenant=doc.tenant):
                     log.info("skipped: version %s is superseded or already indexed", doc.version)
         chunked = [chunk_text(d.text, self.chunker.size, self.chunker.overlap) for d in current]
-        vectors = iter(self.embed([c.text for chunks in chunked for c in chunks]))
+        vectors = iter(
+            self.embed(
+                [
+                    search_text(doc.title, c.text)
+                    for doc, chunks in zip(current, chunked, strict=True)
+                    for c in chunks
+                ]
+            )
+        )
         embedded = [
             self._embedded(doc, chunks, [next(vectors) for _ in chunks])
             for doc, chunks in zip(current, chunked, strict=True)

@@ -49,7 +49,13 @@ func realMain(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	chunks := milvus.New(cfg.Milvus.URI, cfg.Milvus.Token, cfg.Milvus.Collection, cfg.Milvus.Timeout(), m.ObserveMilvus)
+	info := embedder.Info()
+	version := info.Version
+	if cfg.Embedder.Kind != "hashing" {
+		version = "" // an endpoint does not say which build of the model it serves
+	}
+	chunks := milvus.New(cfg.Milvus.URI, cfg.Milvus.Token, cfg.Milvus.Collection,
+		milvus.Embedder{Name: info.Name, Dim: info.Dim, Version: version}, cfg.Milvus.Timeout(), m.ObserveMilvus)
 	defer func() { _ = chunks.Close(context.Background()) }()
 	records, err := documents.New(cfg.Redis.URL, cfg.Redis.KeyPrefix)
 	if err != nil {
@@ -92,13 +98,10 @@ func realMain(ctx context.Context) error {
 
 // newEmbedder builds the query embedder the configuration names, timed and cached.
 func newEmbedder(cfg config.Config, m *metrics.Metrics) (embed.Embedder, error) {
-	var inner embed.Embedder
-	switch cfg.Embedder.Kind {
-	case "http":
+	var inner embed.Embedder = embed.NewHashing(cfg.Embedder.Dim)
+	if cfg.Embedder.Kind != "hashing" {
 		inner = embed.NewHTTP(cfg.Embedder.URL, cfg.Embedder.Model, cfg.Embedder.Dim,
 			&http.Client{Timeout: cfg.SearchAPI.RequestTimeout()})
-	default:
-		inner = embed.NewHashing(cfg.Embedder.Dim)
 	}
 	return embed.NewCached(timed{inner, m}, cfg.SearchAPI.CacheSize, m.ObserveCache)
 }

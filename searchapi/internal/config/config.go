@@ -50,7 +50,9 @@ type Milvus struct {
 // Timeout is the longest a Milvus call may take.
 func (m Milvus) Timeout() time.Duration { return seconds(m.TimeoutSeconds) }
 
-// Embedder names the embedder that indexed the chunks; queries must use the same one.
+// Embedder names the embedder that indexed the chunks; queries must use the same one:
+// kind hashing is computed in process, any other kind through the OpenAI-compatible
+// endpoint at URL serving Model.
 type Embedder struct {
 	Kind  string `yaml:"kind"`
 	Dim   int    `yaml:"dim"`
@@ -93,7 +95,7 @@ func Defaults() Config {
 	return Config{
 		Redis:    Redis{URL: "redis://127.0.0.1:6379/0", KeyPrefix: "sluice"},
 		Milvus:   Milvus{URI: "http://127.0.0.1:19530", Collection: "sluice_chunks", TimeoutSeconds: 30},
-		Embedder: Embedder{Kind: "hashing", Dim: 384},
+		Embedder: Embedder{Kind: "hashing", Dim: 384, Model: "all-MiniLM-L6-v2"},
 		SearchAPI: SearchAPI{
 			Host: "127.0.0.1", Port: 8080, DefaultK: 10, MaxK: 100, MaxOffset: 1000,
 			MaxQueryChars: 2000, Candidates: 100, CacheSize: 4096, RequestTimeoutSeconds: 10,
@@ -232,9 +234,10 @@ func (c Config) validate() error {
 	check(c.Milvus.TimeoutSeconds > 0, "milvus.timeout_seconds: must be positive")
 	check(collectionName.MatchString(c.Milvus.Collection), "milvus.collection: %q is not a collection name", c.Milvus.Collection)
 	check(c.Embedder.Dim >= 8, "embedder.dim: must be at least 8")
-	check(c.Embedder.Kind == "hashing" || c.Embedder.Kind == "http",
-		"embedder.kind: %q is not one of hashing, http", c.Embedder.Kind)
-	check(c.Embedder.Kind != "http" || c.Embedder.URL != "", "embedder.url: required when embedder.kind is http")
+	check(c.Embedder.Kind == "hashing" || c.Embedder.URL != "",
+		"embedder.url: required for embedder.kind %q (searchapi embeds queries through that endpoint)", c.Embedder.Kind)
+	check(c.Embedder.Kind == "hashing" || c.Embedder.Model != "",
+		"embedder.model: required for embedder.kind %q", c.Embedder.Kind)
 	for key, tenant := range c.Auth.APIKeys {
 		check(key != "" && tenant != "", "auth.api_keys: keys and tenants must not be empty")
 	}

@@ -42,8 +42,11 @@ func TestLoad(t *testing.T) {
 			check: func(c Config) bool { return c.Auth.APIKeys["k1"] == "acme" }},
 		{name: "wrong type", env: []string{"SLUICE_SEARCHAPI__PORT=eighty"}, fails: "cannot unmarshal"},
 		{name: "out of range", env: []string{"SLUICE_SEARCHAPI__DEFAULT_K=70"}, fails: "searchapi.default_k"},
-		{name: "unknown embedder", env: []string{"SLUICE_EMBEDDER__KIND=magic"}, fails: "embedder.kind"},
-		{name: "http embedder needs a url", env: []string{"SLUICE_EMBEDDER__KIND=http"}, fails: "embedder.url"},
+		{name: "a model embedder needs a url", env: []string{"SLUICE_EMBEDDER__KIND=minilm"}, fails: "embedder.url"},
+		{name: "a model embedder through its endpoint", env: []string{"SLUICE_EMBEDDER__KIND=minilm", "SLUICE_EMBEDDER__URL=http://e/v1/embeddings"},
+			check: func(c Config) bool {
+				return c.Embedder.URL == "http://e/v1/embeddings" && c.Embedder.Model == "all-MiniLM-L6-v2"
+			}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

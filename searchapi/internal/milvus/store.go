@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/milvus-io/milvus/client/v2/column"
@@ -24,7 +25,21 @@ var (
 	ErrUnavailable = errors.New("milvus unavailable")
 	// ErrRejected wraps errors Milvus answered with (a bad expression, a missing collection).
 	ErrRejected = errors.New("milvus rejected the request")
+	// ErrEmbedderMismatch means the collection holds vectors of another embedder than the
+	// one searchapi embeds queries with: searching would return nonsense.
+	ErrEmbedderMismatch = errors.New("embedder mismatch")
 )
+
+// embedderProperty is the collection property where the index function records its embedder.
+const embedderProperty = "sluice.embedder"
+
+// Embedder identifies the vectors a collection holds ({"name","dim","version"} in its
+// properties). An empty Version is not compared.
+type Embedder struct {
+	Name    string `json:"name"`
+	Dim     int    `json:"dim"`
+	Version string `json:"version"`
+}
 
 // Fields read back with every hit (naming them keeps vectors out of the answer).
 var outputFields = []string{"chunk_id", "doc_id", "chunk", "title", "text", "metadata"}
@@ -47,21 +62,25 @@ type Observer func(operation string, took time.Duration)
 type Store struct {
 	config     milvusclient.ClientConfig
 	collection string
+	embedder   Embedder
 	timeout    time.Duration
 	observe    Observer
+	verified   atomic.Bool
 
 	mu     sync.Mutex
 	client *milvusclient.Client
 }
 
-// New returns a store; it connects on first use.
-func New(uri, token, collection string, timeout time.Duration, observe Observer) *Store {
+// New returns a store for the collection (or alias) filled by `embedder`; it connects on
+// first use.
+func New(uri, token, collection string, embedder Embedder, timeout time.Duration, observe Observer) *Store {
 	if observe == nil {
 		observe = func(string, time.Duration) {}
 	}
 	return &Store{
 		config:     milvusclient.ClientConfig{Address: uri, APIKey: token},
 		collection: collection,
+		embedder:   embedder,
 		timeout:    timeout,
 		observe:    observe,
 	}
@@ -168,6 +187,11 @@ func (s *Store) call(ctx context.Context, operation string, run func(context.Con
 	if err != nil {
 		return fmt.Errorf("%w: connect: %v", ErrUnavailable, err)
 	}
+	if !s.verified.Load() {
+		if err := s.verify(ctx, client); err != nil {
+			return err
+		}
+	}
 	err = run(ctx, client)
 	if err != nil && notLoaded(err) {
 		// A restarted milvus-lite (or a collection released by an operator) must be loaded
@@ -211,6 +235,30 @@ func transient(ctx context.Context, err error) bool {
 	}
 	message := err.Error()
 	return strings.Contains(message, "connection refused") || strings.Contains(message, "Unavailable")
+}
+
+// verify compares the embedder recorded in the collection with the store's, once.
+func (s *Store) verify(ctx context.Context, client *milvusclient.Client) error {
+	collection, err := client.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption(s.collection))
+	if err != nil {
+		if transient(ctx, err) {
+			s.reset(client)
+			return fmt.Errorf("%w: describe: %v", ErrUnavailable, err)
+		}
+		return nil // no collection yet: nothing to search, nothing to compare
+	}
+	var recorded Embedder
+	if err := json.Unmarshal([]byte(collection.Properties[embedderProperty]), &recorded); err != nil {
+		return fmt.Errorf("%w: collection %s does not record its embedder (property %s)",
+			ErrEmbedderMismatch, s.collection, embedderProperty)
+	}
+	want := s.embedder
+	if recorded.Name != want.Name || recorded.Dim != want.Dim || (want.Version != "" && recorded.Version != want.Version) {
+		return fmt.Errorf("%w: collection %s holds vectors of %+v but searchapi embeds queries with %+v",
+			ErrEmbedderMismatch, s.collection, recorded, want)
+	}
+	s.verified.Store(true)
+	return nil
 }
 
 func (s *Store) connect(ctx context.Context) (*milvusclient.Client, error) {

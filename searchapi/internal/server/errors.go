@@ -38,6 +38,8 @@ func classify(err error) *apiError {
 		return newError(http.StatusNotFound, "not_found", err.Error())
 	case errors.Is(err, milvus.ErrUnavailable):
 		return newError(http.StatusServiceUnavailable, "milvus_unavailable", err.Error())
+	case errors.Is(err, milvus.ErrEmbedderMismatch):
+		return newError(http.StatusInternalServerError, "embedder_mismatch", err.Error())
 	case errors.Is(err, milvus.ErrRejected):
 		return newError(http.StatusInternalServerError, "milvus_error", err.Error())
 	case errors.Is(err, documents.ErrUnavailable):

@@ -88,7 +88,11 @@ func (h *handlers) ready(c *gin.Context) {
 	defer cancel()
 	for name, check := range h.Ready {
 		if err := check(ctx); err != nil {
-			abort(c, newError(http.StatusServiceUnavailable, name+"_unavailable", err.Error()))
+			code := classify(err).Code
+			if code == "internal_error" {
+				code = name + "_unavailable"
+			}
+			abort(c, newError(http.StatusServiceUnavailable, code, err.Error()))
 			return
 		}
 	}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from sluice.errors import ConfigError
 from sluice.events import EmbedderInfo
 from sluice.settings import EmbedderSettings
 
@@ -24,4 +25,25 @@ def create_embedder(settings: EmbedderSettings) -> Embedder:
         from sluice.embedders.hashing import HashingEmbedder
 
         return HashingEmbedder(settings.dim)
-    raise ValueError(f"unknown embedder kind {settings.kind!r}")
+    from sluice.embedders.minilm import MiniLmEmbedder
+
+    embedder = MiniLmEmbedder(settings.model_dir, settings.threads)
+    if embedder.info.dim != settings.dim or embedder.info.name != settings.model:
+        raise ConfigError(
+            f"embedder: {settings.model_dir} holds {embedder.info.name} ({embedder.info.dim}-d) "
+            f"but the configuration says {settings.model} ({settings.dim}-d)"
+        )
+    return embedder
+
+
+def embedder_info(settings: EmbedderSettings) -> EmbedderInfo:
+    """Which embedder the settings name, without loading a model (the index function records
+    it with the chunks but never embeds)."""
+    if settings.kind == "hashing":
+        from sluice.embedders.hashing import HashingEmbedder
+
+        return HashingEmbedder(settings.dim).info
+    from sluice.embedders.manifest import load_manifest
+
+    manifest = load_manifest(settings.model_dir)
+    return EmbedderInfo(name=manifest["name"], dim=manifest["dim"], version=manifest["version"])

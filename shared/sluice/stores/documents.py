@@ -49,11 +49,13 @@ class Transition:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
-# KEYS[1] record; ARGV: version, status, now. Returns 1 if accepted, 0 if unchanged.
+# KEYS[1] record; ARGV: version, status, now, embedder. Returns 1 if accepted, 0 if unchanged:
+# the version is current and on its way, or indexed by the same embedder.
 _ACCEPT = """
 local version = redis.call('HGET', KEYS[1], 'version')
 local status = redis.call('HGET', KEYS[1], 'status')
-if version == ARGV[1] and status ~= 'failed' and status ~= 'deleted' then return 0 end
+if version == ARGV[1] and status ~= 'failed' and status ~= 'deleted' and (status ~= 'indexed'
+    or redis.call('HGET', KEYS[1], 'embedder') == ARGV[4]) then return 0 end
 redis.call('HSET', KEYS[1], 'version', ARGV[1], 'status', ARGV[2], 'chunks', 0, 'error', '',
            'accepted_at', ARGV[3], 'updated_at', ARGV[3])
 redis.call('HSETNX', KEYS[1], 'created_at', ARGV[3])
@@ -84,15 +86,17 @@ class DocumentStore:
         """The record's Redis key."""
         return f"{self.prefix}:doc:{tenant}:{doc_id}"
 
-    def accept_many(self, versions: Sequence[tuple[str, str, str]]) -> list[bool]:
+    def accept_many(self, versions: Sequence[tuple[str, str, str]], embedder: str) -> list[bool]:
         """For each (tenant, id, version): make the version current and `accepted`; False
-        where it already is current (indexed or on its way)."""
+        where it already is current (on its way, or indexed by `embedder`, an identity as
+        `EmbedderSettings.identity()` gives; a document indexed by another is accepted again,
+        so that resubmitting re-embeds it)."""
         now = now_iso()
         with self.redis.pipeline(transaction=False) as pipe:
             for tenant, doc_id, version in versions:
                 self._accept(
                     keys=[self.key(tenant, doc_id)],
-                    args=[version, Status.ACCEPTED, now],
+                    args=[version, Status.ACCEPTED, now, embedder],
                     client=pipe,
                 )
             return [bool(result) for result in pipe.execute()]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -37,7 +38,14 @@ FIELDS = (
     "indexed_at",
 )
 MAX_TEXT = 65_535
+SCHEMA_VERSION = "v2"
 EMBEDDER_PROPERTY = "sluice.embedder"
+
+
+def collection_name(alias: str, embedder: EmbedderInfo) -> str:
+    """The physical collection behind the alias for an embedder (and this schema version)."""
+    slug = re.sub(r"[^a-z0-9_]", "_", embedder.name.lower())
+    return f"{alias}__{SCHEMA_VERSION}_{slug}_{embedder.dim}"
 
 
 def chunk_id(tenant: str, doc_id: str, version: str, number: int) -> str:
@@ -58,7 +66,7 @@ class ChunkStore:
         self.settings = settings
         self.embedder = embedder
         self.alias = settings.collection
-        self.collection = f"{settings.collection}__{embedder.name}_{embedder.dim}"
+        self.collection = collection_name(settings.collection, embedder)
         self.client = MilvusClient(
             uri=settings.uri, token=settings.token, timeout=settings.timeout_seconds
         )
@@ -89,8 +97,9 @@ class ChunkStore:
         schema.add_field("tenant", DataType.VARCHAR, max_length=64, is_partition_key=True)
         schema.add_field("chunk", DataType.INT32)
         schema.add_field("title", DataType.VARCHAR, max_length=1024)
+        schema.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT)
         schema.add_field(
-            "text",
+            "search_text",
             DataType.VARCHAR,
             max_length=MAX_TEXT,
             enable_analyzer=True,
@@ -107,7 +116,7 @@ class ChunkStore:
             Function(
                 name="text_bm25",
                 function_type=FunctionType.BM25,
-                input_field_names=["text"],
+                input_field_names=["search_text"],
                 output_field_names=["sparse"],
             )
         )

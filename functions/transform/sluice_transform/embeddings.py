@@ -1,0 +1,80 @@
+"""The embedding endpoint: OpenAI-compatible `POST /v1/embeddings` over transform's embedder.
+
+Same code and image as transform, its own target (`embed`), so queries are embedded by exactly
+the model that embedded the chunks. searchapi calls it for dense and hybrid queries; any
+OpenAI-compatible server (e.g. Hugging Face TEI) serving the same model can replace it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from sluice.errors import PayloadTooLarge, ValidationFailed
+from sluice.http import json_response, parse_json, read_body, require_json
+from sluice_transform.service import TransformService
+
+MAX_INPUTS = 256
+MAX_INPUT_CHARS = 32_000
+MAX_BODY_BYTES = 8 * 1024 * 1024
+
+
+class EmbeddingsRequest(BaseModel):
+    """The OpenAI request: one text or a list of them, and optionally the model's name."""
+
+    model_config = ConfigDict(extra="ignore")  # OpenAI clients send encoding_format, user, ...
+
+    input: str | list[str] = Field(min_length=1)
+    model: str | None = None
+
+
+class EmbeddingsApi:
+    """Answers `POST /v1/embeddings` with the transform service's embedder."""
+
+    def __init__(self, service: TransformService) -> None:
+        self.service = service
+
+    def handle(self, request: Request) -> Response:
+        """Embed the inputs; the answer follows OpenAI's shape."""
+        require_json(request)
+        body = EmbeddingsRequest.model_validate(parse_json(read_body(request, MAX_BODY_BYTES)))
+        info = self.service.embedder.info
+        if body.model not in (None, "", info.name):
+            raise ValidationFailed(
+                f"model {body.model!r} is not served here; this endpoint serves {info.name!r}",
+                code="model_not_found",
+            )
+        texts = [body.input] if isinstance(body.input, str) else body.input
+        self._check(texts)
+        vectors = self.service.embed(texts)
+        tokens = sum(len(text.split()) for text in texts)
+        data: list[dict[str, Any]] = [
+            {"object": "embedding", "index": index, "embedding": vector}
+            for index, vector in enumerate(vectors)
+        ]
+        return json_response(
+            200,
+            {
+                "object": "list",
+                "data": data,
+                "model": info.name,
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            },
+        )
+
+    @staticmethod
+    def _check(texts: list[str]) -> None:
+        if len(texts) > MAX_INPUTS:
+            raise PayloadTooLarge(
+                f"{len(texts)} inputs; at most {MAX_INPUTS} per request", code="too_many_inputs"
+            )
+        for index, text in enumerate(texts):
+            if not text.strip():
+                raise ValidationFailed(f"input[{index}] is empty", code="empty_input")
+            if len(text) > MAX_INPUT_CHARS:
+                raise PayloadTooLarge(
+                    f"input[{index}] has {len(text)} characters; at most {MAX_INPUT_CHARS}",
+                    code="input_too_long",
+                )

@@ -1,0 +1,165 @@
+"""The all-MiniLM-L6-v2 sentence embedder: ONNX Runtime and `tokenizers`, no torch.
+
+The model directory is built once by `make model`
+(`uv run python tools/model/export_minilm.py --out <dir>`) and holds:
+
+- `model.onnx`: the BERT encoder exported from sentence-transformers' weights, inputs
+  `input_ids`, `attention_mask`, `token_type_ids` (int64, shape batch x sequence), output
+  `last_hidden_state` (float32, batch x sequence x 384);
+- `tokenizer.json`: the shipped WordPiece tokenizer; its fixed 128-token padding and truncation
+  are replaced at load by sentence-transformers' settings: truncate at `max_tokens` (256), pad to
+  the longest text of the batch;
+- `manifest.json`: name, dim, max_tokens, version and the files' SHA-256.
+
+A vector is the mean of the last hidden states over the attention mask, L2-normalised, as
+sentence-transformers computes it (cosine >= 0.999 against its vectors; see
+`tests/shared/test_minilm_embedder.py`). Padding does not change a text's vector, so the caller
+may batch freely.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+from numpy.typing import NDArray
+from tokenizers import Tokenizer
+
+from sluice.errors import ConfigError
+from sluice.events import EmbedderInfo
+
+MODEL_FILES = ("manifest.json", "tokenizer.json", "model.onnx")
+DEFAULT_MAX_TOKENS = 256
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def _how_to_build(model_dir: Path) -> str:
+    return (
+        "build it with `make model`, i.e. "
+        f"`uv run python tools/model/export_minilm.py --out {model_dir}`"
+    )
+
+
+def default_threads() -> int:
+    """The CPUs this process may run on (its affinity mask, else os.cpu_count())."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _load_manifest(model_dir: Path) -> dict[str, Any]:
+    path = model_dir / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        name, dim, version = manifest["name"], manifest["dim"], manifest["version"]
+        max_tokens = manifest.get("max_tokens", DEFAULT_MAX_TOKENS)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ConfigError(
+            f"embedder.model_dir: {path} is not a valid model manifest ({error}); "
+            + _how_to_build(model_dir)
+        ) from error
+    if not (isinstance(name, str) and isinstance(version, str)):
+        raise ConfigError(f"embedder.model_dir: {path}: name and version must be strings")
+    if not (isinstance(dim, int) and dim > 0 and isinstance(max_tokens, int) and max_tokens > 2):
+        raise ConfigError(f"embedder.model_dir: {path}: dim and max_tokens must be positive ints")
+    return {"name": name, "dim": dim, "version": version, "max_tokens": max_tokens}
+
+
+def _load_tokenizer(path: Path, max_tokens: int) -> Tokenizer:
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as error:  # tokenizers raises a bare Exception for unreadable files
+        raise ConfigError(
+            f"embedder.model_dir: {path} cannot be loaded ({error}); " + _how_to_build(path.parent)
+        ) from error
+    shipped = tokenizer.padding or {}
+    pad_token = str(shipped.get("pad_token") or "[PAD]")
+    pad_id = tokenizer.token_to_id(pad_token)
+    if pad_id is None:
+        raise ConfigError(f"embedder.model_dir: {path} has no padding token {pad_token!r}")
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    tokenizer.enable_truncation(max_length=max_tokens)
+    tokenizer.enable_padding(pad_id=pad_id, pad_token=pad_token)  # no length: pad to longest
+    return tokenizer
+
+
+class MiniLmEmbedder:
+    """all-MiniLM-L6-v2 on ONNX Runtime (CPU, fp32): mean-pooled, L2-normalised 384-d vectors."""
+
+    def __init__(self, model_dir: Path, threads: int = 0) -> None:
+        model_dir = Path(model_dir)
+        missing = [name for name in MODEL_FILES if not (model_dir / name).is_file()]
+        if missing:
+            where = (
+                f"{model_dir} does not exist"
+                if not model_dir.is_dir()
+                else f"{model_dir} lacks {', '.join(missing)}"
+            )
+            raise ConfigError(
+                f"embedder.model_dir: the MiniLM model is missing ({where}); "
+                + _how_to_build(model_dir)
+            )
+        manifest = _load_manifest(model_dir)
+        self.model_dir = model_dir
+        self.max_tokens: int = manifest["max_tokens"]
+        self.info = EmbedderInfo(
+            name=manifest["name"], dim=manifest["dim"], version=manifest["version"]
+        )
+        self._tokenizer = _load_tokenizer(model_dir / "tokenizer.json", self.max_tokens)
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads if threads > 0 else default_threads()
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle pool threads sleep instead of spinning: workers and functions share the cores.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            self._session = ort.InferenceSession(
+                str(model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as error:  # onnxruntime raises its own unexported exception types
+            raise ConfigError(
+                f"embedder.model_dir: {model_dir / 'model.onnx'} cannot be loaded ({error}); "
+                + _how_to_build(model_dir)
+            ) from error
+        inputs = {i.name for i in self._session.get_inputs()}
+        if not set(_INPUTS) <= inputs:
+            raise ConfigError(
+                f"embedder.model_dir: {model_dir / 'model.onnx'} has inputs {sorted(inputs)}, "
+                f"expected {list(_INPUTS)}"
+            )
+        width = self._session.get_outputs()[0].shape[-1]
+        if isinstance(width, int) and width != self.info.dim:
+            raise ConfigError(
+                f"embedder.model_dir: model.onnx gives {width}-d vectors, "
+                f"the manifest says {self.info.dim}"
+            )
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """One unit vector (float32 values) per text, in order; the batch is run as given."""
+        if not texts:
+            return []
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        (hidden,) = self._session.run(["last_hidden_state"], feed)
+        vectors: list[list[float]] = mean_pool_normalise(np.asarray(hidden), mask).tolist()
+        return vectors
+
+
+def mean_pool_normalise(hidden: NDArray[Any], mask: NDArray[Any]) -> NDArray[np.float32]:
+    """Mean over the unmasked tokens (batch x sequence x dim -> batch x dim), L2-normalised."""
+    weights = mask.astype(np.float32)
+    summed = np.matmul(weights[:, None, :], hidden.astype(np.float32, copy=False))[:, 0, :]
+    pooled = summed / np.maximum(weights.sum(axis=1, keepdims=True), 1e-9)
+    norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+    unit: NDArray[np.float32] = (pooled / norms).astype(np.float32, copy=False)
+    return unit
