@@ -72,4 +72,4 @@ eval: setup model  ## SciFact through the real pipeline and searchapi: nDCG@10, 
 	$(UV) run --frozen python bench/eval_scifact.py $(if $(QUERIES),--queries $(QUERIES)) $(if $(QRELS),--qrels $(QRELS)) $(EVAL_ARGS)
 
 clean: down  ## stop the stack and remove its data and logs
-	rm -rf $(STACK_DIR)
+	rm -rf $(STACK_DIR)/data $(STACK_DIR)/logs $(STACK_DIR)/run $(STACK_DIR)/bin  # the model stays

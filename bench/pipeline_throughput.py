@@ -6,7 +6,7 @@ temporary folder on free ports, and always stops it. Then:
 1. pipeline: posts N synthetic documents to ingest in batches and waits until every one is
    `indexed` (polling the document records in Redis). Time runs from the first POST to the
    latest `indexed_at`. The Milvus row count must equal the sum of the records' `chunks`.
-2. direct: the same documents, chunked, embedded (batches of 64) and upserted (batches of
+2. direct: the same documents, chunked, embedded (embedder.batch_size) and upserted (batches of
    ~1000 rows) into a separate collection by this one process, with no HTTP, queues or events.
 
 It prints documents/s and chunks/s of both, the ratio pipeline/direct against the goal
@@ -36,20 +36,19 @@ import httpx
 from redis import Redis
 from rq import Worker
 
-from sluice.chunker import chunk_text
-from sluice.embedders.hashing import HashingEmbedder
+from sluice.chunker import chunk_text, search_text
+from sluice.embedders import Embedder, create_embedder, embedder_info
 from sluice.events import DEFAULT_TENANT, DocumentIn
-from sluice.settings import MilvusSettings, load_settings
+from sluice.settings import EmbedderSettings, MilvusSettings, load_settings
 from sluice.stores.milvus import ChunkStore, chunk_id, metadata_json
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script (`python bench/...`): make `dev` importable
     sys.path.insert(0, str(ROOT))
 
-from dev.stack import Stack  # noqa: E402
+from dev.stack import MODEL_DIR, Stack  # noqa: E402
 
 GOAL = 0.5
-EMBED_BATCH = 64
 UPSERT_BATCH = 1000
 DIRECT_COLLECTION = "bench_direct"
 PORT_NAMES = ("redis", "milvus", "ingest", "transform", "index")
@@ -145,10 +144,10 @@ def free_ports(names: tuple[str, ...]) -> dict[str, int]:
 
 
 @contextlib.contextmanager
-def running_stack(transform_workers: int, keep_dir: bool) -> Iterator[Stack]:
+def running_stack(transform_workers: int, keep_dir: bool, embedder: str) -> Iterator[Stack]:
     """A private stack in a temporary folder; always stopped (and the folder removed)."""
     directory = Path(tempfile.mkdtemp(prefix="sluice-bench-"))
-    stack = Stack(directory, free_ports(PORT_NAMES), transform_workers)
+    stack = Stack(directory, free_ports(PORT_NAMES), transform_workers, embedder=embedder)
     try:
         stack.up()
         yield stack
@@ -272,8 +271,7 @@ def run_pipeline(
     cpu_after = {**cpu_seconds(stack), MACHINE: machine_cpu_seconds()}
     chunks, last_indexed = indexed_records(redis, keys)
     redis.close()
-    embedder = HashingEmbedder(load_settings().embedder.dim)
-    store = ChunkStore(MilvusSettings(uri=stack.url("milvus")), embedder.info)
+    store = ChunkStore(MilvusSettings(uri=stack.url("milvus")), embedder_info(bench_settings()))
     try:
         rows = milvus_count(store, chunks)
     finally:
@@ -287,18 +285,19 @@ def run_pipeline(
 # --- direct ------------------------------------------------------------------------------
 
 
+def bench_settings() -> EmbedderSettings:
+    """The embedder settings of the run (the stack's, set through SLUICE_EMBEDDER__KIND)."""
+    return load_settings().embedder
+
+
 def direct_rows(
-    document: dict[str, Any], embedder: HashingEmbedder, size: int, overlap: int
+    document: dict[str, Any], embedder: Embedder, size: int, overlap: int, batch: int
 ) -> list[dict[str, Any]]:
     """Chunk and embed one document into Milvus rows shaped as the index function's."""
     version = DocumentIn.model_validate(document).content_version()
     chunks = chunk_text(document["text"], size, overlap)
-    texts = [c.text for c in chunks]
-    vectors = [
-        v
-        for s in range(0, len(texts), EMBED_BATCH)
-        for v in embedder.embed(texts[s : s + EMBED_BATCH])
-    ]
+    texts = [search_text(document["title"], c.text) for c in chunks]
+    vectors = [v for s in range(0, len(texts), batch) for v in embedder.embed(texts[s : s + batch])]
     now = int(time.time() * 1000)
     metadata = metadata_json(document["metadata"])
     return [
@@ -309,6 +308,7 @@ def direct_rows(
             "chunk": c.number,
             "title": document["title"],
             "text": c.text,
+            "search_text": search_text(document["title"], c.text),
             "dense": vector,
             "metadata": metadata,
             "version": version,
@@ -323,7 +323,7 @@ def direct_rows(
 def run_direct(stack: Stack, documents: list[dict[str, Any]]) -> Result:
     """Do the same work in this process, straight into a separate collection."""
     settings = load_settings()
-    embedder = HashingEmbedder(settings.embedder.dim)
+    embedder = create_embedder(settings.embedder)
     milvus = MilvusSettings(uri=stack.url("milvus"), collection=DIRECT_COLLECTION)
     store = ChunkStore(milvus, embedder.info)
     try:
@@ -333,7 +333,11 @@ def run_direct(stack: Stack, documents: list[dict[str, Any]]) -> Result:
         total = 0
         for document in documents:
             pending += direct_rows(
-                document, embedder, settings.chunker.size, settings.chunker.overlap
+                document,
+                embedder,
+                settings.chunker.size,
+                settings.chunker.overlap,
+                settings.embedder.batch_size,
             )
             if len(pending) >= UPSERT_BATCH:
                 store.upsert(pending)
@@ -350,6 +354,30 @@ def run_direct(stack: Stack, documents: list[dict[str, Any]]) -> Result:
 
 
 # --- report ------------------------------------------------------------------------------
+
+
+def print_embedder_share(pipeline: Result, documents: list[dict[str, Any]]) -> None:
+    """The embedder alone on the same chunks, in batches, in this process: what the pipeline's
+    embedding throughput is compared with (goal: the pipeline within 85 % of it)."""
+    settings = load_settings()
+    embedder = create_embedder(settings.embedder)
+    texts = [
+        search_text(d["title"], c.text)
+        for d in documents
+        for c in chunk_text(d["text"], settings.chunker.size, settings.chunker.overlap)
+    ]
+    batch = settings.embedder.batch_size
+    embedder.embed(texts[:batch])  # warm up
+    started = time.perf_counter()
+    for start in range(0, len(texts), batch):
+        embedder.embed(texts[start : start + batch])
+    alone = len(texts) / (time.perf_counter() - started)
+    share = pipeline.chunks_per_s / alone
+    print(
+        f"\nembedder alone (batches of {batch}, this process): {alone:.1f} chunks/s; "
+        f"pipeline {pipeline.chunks_per_s:.1f} chunks/s = {share:.0%} of it "
+        f"-> goal >= 85%: {'MET' if share >= 0.85 else 'NOT MET'}"
+    )
 
 
 def print_report(pipeline: Result, direct: Result, cpu: dict[str, float]) -> None:
@@ -393,6 +421,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=50, help="documents per POST (default 50)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic documents")
     parser.add_argument(
+        "--embedder",
+        choices=["hashing", "minilm"],
+        default="hashing",
+        help="hashing (default): measures the pipeline's own overhead; minilm: the real model",
+    )
+    parser.add_argument(
         "--transform-workers",
         type=int,
         default=2,
@@ -419,10 +453,12 @@ def main() -> None:
     """Run both measurements on one private stack and print the comparison."""
     args = parse_args()
     os.environ.setdefault("SLUICE_CONF_DIR", str(ROOT / "conf"))
+    os.environ["SLUICE_EMBEDDER__KIND"] = args.embedder
+    os.environ["SLUICE_EMBEDDER__MODEL_DIR"] = str(MODEL_DIR)
     documents = make_documents(args.docs, args.seed)
     size = sum(len(d["text"]) for d in documents) / len(documents)
     say(f"{len(documents)} documents, {size:.0f} characters on average; starting the stack")
-    with running_stack(args.transform_workers, args.keep_dir) as stack:
+    with running_stack(args.transform_workers, args.keep_dir, args.embedder) as stack:
         say(f"pipeline: posting in batches of {args.batch}, waiting until all are indexed")
         pipeline, cpu = run_pipeline(stack, documents, args.batch, args.timeout)
         say(f"direct: chunk, embed and upsert into {DIRECT_COLLECTION!r} in this process")
@@ -430,6 +466,8 @@ def main() -> None:
         if direct.chunks != pipeline.chunks:
             raise SystemExit(f"the pipeline made {pipeline.chunks} chunks, direct {direct.chunks}")
         print_report(pipeline, direct, cpu)
+        if args.embedder != "hashing":
+            print_embedder_share(pipeline, documents)
 
 
 if __name__ == "__main__":

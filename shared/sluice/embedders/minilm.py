@@ -19,7 +19,6 @@ may batch freely.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -29,19 +28,12 @@ import onnxruntime as ort
 from numpy.typing import NDArray
 from tokenizers import Tokenizer
 
+from sluice.embedders.manifest import how_to_build, load_manifest
 from sluice.errors import ConfigError
 from sluice.events import EmbedderInfo
 
 MODEL_FILES = ("manifest.json", "tokenizer.json", "model.onnx")
-DEFAULT_MAX_TOKENS = 256
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-
-
-def _how_to_build(model_dir: Path) -> str:
-    return (
-        "build it with `make model`, i.e. "
-        f"`uv run python tools/model/export_minilm.py --out {model_dir}`"
-    )
 
 
 def default_threads() -> int:
@@ -52,30 +44,12 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _load_manifest(model_dir: Path) -> dict[str, Any]:
-    path = model_dir / "manifest.json"
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        name, dim, version = manifest["name"], manifest["dim"], manifest["version"]
-        max_tokens = manifest.get("max_tokens", DEFAULT_MAX_TOKENS)
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise ConfigError(
-            f"embedder.model_dir: {path} is not a valid model manifest ({error}); "
-            + _how_to_build(model_dir)
-        ) from error
-    if not (isinstance(name, str) and isinstance(version, str)):
-        raise ConfigError(f"embedder.model_dir: {path}: name and version must be strings")
-    if not (isinstance(dim, int) and dim > 0 and isinstance(max_tokens, int) and max_tokens > 2):
-        raise ConfigError(f"embedder.model_dir: {path}: dim and max_tokens must be positive ints")
-    return {"name": name, "dim": dim, "version": version, "max_tokens": max_tokens}
-
-
 def _load_tokenizer(path: Path, max_tokens: int) -> Tokenizer:
     try:
         tokenizer = Tokenizer.from_file(str(path))
     except Exception as error:  # tokenizers raises a bare Exception for unreadable files
         raise ConfigError(
-            f"embedder.model_dir: {path} cannot be loaded ({error}); " + _how_to_build(path.parent)
+            f"embedder.model_dir: {path} cannot be loaded ({error}); " + how_to_build(path.parent)
         ) from error
     shipped = tokenizer.padding or {}
     pad_token = str(shipped.get("pad_token") or "[PAD]")
@@ -103,9 +77,9 @@ class MiniLmEmbedder:
             )
             raise ConfigError(
                 f"embedder.model_dir: the MiniLM model is missing ({where}); "
-                + _how_to_build(model_dir)
+                + how_to_build(model_dir)
             )
-        manifest = _load_manifest(model_dir)
+        manifest = load_manifest(model_dir)
         self.model_dir = model_dir
         self.max_tokens: int = manifest["max_tokens"]
         self.info = EmbedderInfo(
@@ -127,7 +101,7 @@ class MiniLmEmbedder:
         except Exception as error:  # onnxruntime raises its own unexported exception types
             raise ConfigError(
                 f"embedder.model_dir: {model_dir / 'model.onnx'} cannot be loaded ({error}); "
-                + _how_to_build(model_dir)
+                + how_to_build(model_dir)
             ) from error
         inputs = {i.name for i in self._session.get_inputs()}
         if not set(_INPUTS) <= inputs:
