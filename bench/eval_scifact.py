@@ -238,7 +238,7 @@ def make_stack(
     ports: dict[str, int],
     embedder: str = "hashing",
     extra_env: dict[str, str] | None = None,
-    transform_workers: int = 2,
+    transform_workers: int = 0,
 ) -> Stack:
     """A `Stack` with the given embedder."""
     return Stack(
@@ -688,7 +688,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated modes")
     parser.add_argument("--threads", type=int, default=THREADS, help="query threads (default 4)")
-    parser.add_argument("--transform-workers", type=int, default=2)
+    parser.add_argument("--transform-workers", type=int, default=0, help="0: the stack default")
     parser.add_argument(
         "--timeout", type=float, default=3600, help="seconds to wait for the indexing"
     )
@@ -700,8 +700,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--modes: choose from {', '.join(MODES)}")
     if args.limit_docs is not None and args.limit_docs < 1:
         parser.error("--limit-docs must be at least 1")
-    if args.threads < 1 or args.transform_workers < 1:
-        parser.error("--threads and --transform-workers must be at least 1")
+    if args.threads < 1 or args.transform_workers < 0:
+        parser.error("--threads must be at least 1 and --transform-workers at least 0")
     if args.stack_dir is None:  # a slice has a stack of its own: BM25 statistics are per
         # collection, so documents of other tenants would change the text scores
         tenant = slice_tenant(args.limit_docs, args.seed, args.judged_queries)

@@ -46,12 +46,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script (`python bench/...`): make `dev` importable
     sys.path.insert(0, str(ROOT))
 
-from dev.stack import MODEL_DIR, Stack  # noqa: E402
+from dev.stack import DEFAULT_PORTS, MODEL_DIR, Stack  # noqa: E402
 
 GOAL = 0.5
 UPSERT_BATCH = 1000
 DIRECT_COLLECTION = "bench_direct"
-PORT_NAMES = ("redis", "milvus", "ingest", "transform", "index")
+PORT_NAMES = tuple(DEFAULT_PORTS)
 MACHINE = "(machine)"
 
 _WORD_LIST = """
@@ -429,8 +429,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--transform-workers",
         type=int,
-        default=2,
-        help="RQ workers on the transform queue (default 2)",
+        default=0,
+        help="RQ workers on the transform queue (default: 1 with the model, 2 with hashing)",
     )
     parser.add_argument(
         "--timeout",
@@ -444,8 +444,8 @@ def parse_args() -> argparse.Namespace:
         help="keep the stack's temporary folder (logs) after the run",
     )
     args = parser.parse_args()
-    if args.docs < 1 or args.batch < 1 or args.transform_workers < 1:
-        parser.error("--docs, --batch and --transform-workers must be at least 1")
+    if args.docs < 1 or args.batch < 1 or args.transform_workers < 0:
+        parser.error("--docs and --batch must be at least 1, --transform-workers at least 0")
     return args
 
 

@@ -47,9 +47,13 @@ class Stack:
 
     directory: Path
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
-    transform_workers: int = 2
+    transform_workers: int = 0  # 0: 1 with the model (it uses every core), else 2
     extra_env: dict[str, str] = field(default_factory=dict)
     embedder: str = "minilm"
+
+    def __post_init__(self) -> None:
+        if self.transform_workers <= 0:
+            self.transform_workers = 1 if self.embedder != "hashing" else 2
 
     def url(self, name: str) -> str:
         """Base URL of a function (or the Milvus URI, or the Redis URL)."""
@@ -320,7 +324,13 @@ def main() -> None:
     parser.add_argument("--dir", default=str(ROOT / ".sluice"), help="logs, data and pid files")
     for name, port in DEFAULT_PORTS.items():
         parser.add_argument(f"--{name}-port", type=int, default=port)
-    parser.add_argument("--transform-workers", type=int, default=2)
+    parser.add_argument(
+        "--transform-workers",
+        type=int,
+        default=0,
+        help="RQ workers delivering to transform (default: 1 with the model, "
+        "whose batches already use every core; 2 with hashing)",
+    )
     parser.add_argument(
         "--embedder",
         choices=["minilm", "hashing"],

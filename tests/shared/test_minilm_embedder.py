@@ -169,6 +169,8 @@ def test_similar_texts_are_closer_than_unrelated_ones(embedder: MiniLmEmbedder):
 def test_threads_setting_does_not_change_the_vectors(embedder: MiniLmEmbedder):
     texts = ["threads should not matter", _words(300)]
     single = MiniLmEmbedder(_model_dir(), threads=1)
+    single.warm()
+    assert single._session is not None
     assert single._session.get_session_options().intra_op_num_threads == 1
     np.testing.assert_allclose(
         _array(single.embed(texts)), _array(embedder.embed(texts)), atol=1e-5
@@ -211,5 +213,5 @@ def test_unreadable_model_files_raise_config_error(tmp_path: Path, broken: str):
         else:
             target.symlink_to(model_dir / name)
     with pytest.raises(ConfigError, match=broken.replace(".", r"\.")) as caught:
-        MiniLmEmbedder(tmp_path)
+        MiniLmEmbedder(tmp_path).warm()  # the model itself loads in the process that uses it
     assert "make model" in str(caught.value)

@@ -18,9 +18,13 @@ def create_app(container: TransformContainer | None = None) -> FunctionApp:
     handler = event_handler(
         "transform", settings.routing.max_event_body_bytes, {DOCUMENT_ACCEPTED: service.handle}
     )
-    return FunctionApp(
-        "transform", [Route("/", ("POST",), handler)], readiness=container.gateways.redis().ping
-    )
+    redis = container.gateways.redis()
+
+    def ready() -> None:
+        redis.ping()
+        service.embedder.warm()
+
+    return FunctionApp("transform", [Route("/", ("POST",), handler)], readiness=ready)
 
 
 def create_embed_app(container: TransformContainer | None = None) -> FunctionApp:
@@ -28,5 +32,8 @@ def create_embed_app(container: TransformContainer | None = None) -> FunctionApp
     container = container or TransformContainer()
     settings = container.settings()
     configure_logging("embed", settings.logging.level)
-    api = EmbeddingsApi(container.service())
-    return FunctionApp("embed", [Route("/v1/embeddings", ("POST",), api.handle)])
+    service = container.service()
+    api = EmbeddingsApi(service)
+    return FunctionApp(
+        "embed", [Route("/v1/embeddings", ("POST",), api.handle)], readiness=service.embedder.warm
+    )

@@ -18,6 +18,10 @@ class Embedder(Protocol):
         """One vector per text, in order."""
         ...
 
+    def warm(self) -> None:
+        """Load what the first `embed` of this process would (readiness probes call it)."""
+        ...
+
 
 def create_embedder(settings: EmbedderSettings) -> Embedder:
     """The embedder the settings name."""

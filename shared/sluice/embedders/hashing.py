@@ -51,6 +51,9 @@ class HashingEmbedder:
         self.info = EmbedderInfo(name="hashing", dim=dim, version="1")
         self._buckets: dict[str, tuple[int, int]] = {}
 
+    def warm(self) -> None:
+        """Nothing to load."""
+
     def embed(self, texts: list[str]) -> list[list[float]]:
         """One unit vector per text (zero vector for a text without tokens)."""
         return [self._embed_one(text) for text in texts]

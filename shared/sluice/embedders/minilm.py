@@ -94,36 +94,52 @@ class MiniLmEmbedder:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Idle pool threads sleep instead of spinning: workers and functions share the cores.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._options = options
+        self._session: ort.InferenceSession | None = None
+        self._session_pid = 0
+
+    def warm(self) -> None:
+        """Load the model into this process, once (readiness probes call it; `embed` does).
+
+        The session is made in the process that uses it, never before: servers such as gunicorn
+        build the app, embedder included, before forking their workers, and onnxruntime's
+        thread pools do not survive fork() (a worker may hang creating a session, or run on
+        one thread with the parent's)."""
+        if self._session is not None and self._session_pid == os.getpid():
+            return
+        model = self.model_dir / "model.onnx"
         try:
-            self._session = ort.InferenceSession(
-                str(model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"]
+            session = ort.InferenceSession(
+                str(model), self._options, providers=["CPUExecutionProvider"]
             )
         except Exception as error:  # onnxruntime raises its own unexported exception types
             raise ConfigError(
-                f"embedder.model_dir: {model_dir / 'model.onnx'} cannot be loaded ({error}); "
-                + how_to_build(model_dir)
+                f"embedder.model_dir: {model} cannot be loaded ({error}); "
+                + how_to_build(self.model_dir)
             ) from error
-        inputs = {i.name for i in self._session.get_inputs()}
+        inputs = {i.name for i in session.get_inputs()}
         if not set(_INPUTS) <= inputs:
             raise ConfigError(
-                f"embedder.model_dir: {model_dir / 'model.onnx'} has inputs {sorted(inputs)}, "
-                f"expected {list(_INPUTS)}"
+                f"embedder.model_dir: {model} has inputs {sorted(inputs)}, expected {list(_INPUTS)}"
             )
-        width = self._session.get_outputs()[0].shape[-1]
+        width = session.get_outputs()[0].shape[-1]
         if isinstance(width, int) and width != self.info.dim:
             raise ConfigError(
                 f"embedder.model_dir: model.onnx gives {width}-d vectors, "
                 f"the manifest says {self.info.dim}"
             )
+        self._session, self._session_pid = session, os.getpid()
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         """One unit vector (float32 values) per text, in order; the batch is run as given."""
+        self.warm()
         if not texts:
             return []
         encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        assert self._session is not None  # warm() made it
         (hidden,) = self._session.run(["last_hidden_state"], feed)
         vectors: list[list[float]] = mean_pool_normalise(np.asarray(hidden), mask).tolist()
         return vectors
