@@ -261,3 +261,39 @@ def test_searchapi_recovers_when_milvus_comes_back(
         json={"id": "after-outage", "text": "Written after the outage.", "tenant": indexed},
     )
     wait_status(ingest, "after-outage", indexed, "indexed", timeout=120)
+
+
+def test_searchapi_refuses_a_collection_of_another_embedder(stack: Stack, indexed: str) -> None:
+    """The stack's chunks are hashing vectors: a searchapi told to embed queries with the model
+    must refuse to search them rather than return nonsense."""
+    port = free_port()
+    env = {
+        **stack.env(),
+        "SLUICE_SEARCHAPI__PORT": str(port),
+        "SLUICE_EMBEDDER__KIND": "minilm",
+        "SLUICE_EMBEDDER__URL": f"http://127.0.0.1:{free_port()}/v1/embeddings",
+    }
+    log = (stack.directory / "logs" / "searchapi-mismatch.log").open("ab")
+    process = subprocess.Popen(
+        [str(stack.searchapi_binary())], cwd=ROOT, env=env, stdout=log, stderr=log
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            wait_for(lambda: _listening(client), 30, "the misconfigured searchapi to start")
+            response = client.get(
+                "/v1/search", params={"q": "water", "mode": "text", "tenant": indexed}
+            )
+            assert response.status_code == 500
+            assert response.json()["error"]["code"] == "embedder_mismatch"
+            ready = client.get("/readyz")
+            assert (ready.status_code, ready.json()["error"]["code"]) == (503, "embedder_mismatch")
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def _listening(client: httpx.Client) -> bool:
+    try:
+        return client.get("/healthz").status_code == 200
+    except httpx.HTTPError:
+        return False
