@@ -18,21 +18,15 @@ It prints documents/s and chunks/s of both, the ratio pipeline/direct against th
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import random
-import shutil
-import socket
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 from redis import Redis
 from rq import Worker
 
@@ -46,12 +40,17 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script (`python bench/...`): make `dev` importable
     sys.path.insert(0, str(ROOT))
 
-from dev.stack import DEFAULT_PORTS, MODEL_DIR, Stack  # noqa: E402
+from bench.common import (  # noqa: E402
+    cpu_seconds,
+    post_documents,
+    running_stack,
+    wait_indexed,
+)
+from dev.stack import MODEL_DIR, Stack  # noqa: E402
 
 GOAL = 0.5
 UPSERT_BATCH = 1000
 DIRECT_COLLECTION = "bench_direct"
-PORT_NAMES = tuple(DEFAULT_PORTS)
 MACHINE = "(machine)"
 
 _WORD_LIST = """
@@ -134,49 +133,6 @@ def make_documents(count: int, seed: int) -> list[dict[str, Any]]:
 # --- the stack ---------------------------------------------------------------------------
 
 
-def free_ports(names: tuple[str, ...]) -> dict[str, int]:
-    """A distinct free port per name (all bound at once, so none is handed out twice)."""
-    with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in names]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return {name: sock.getsockname()[1] for name, sock in zip(names, sockets, strict=True)}
-
-
-@contextlib.contextmanager
-def running_stack(transform_workers: int, keep_dir: bool, embedder: str) -> Iterator[Stack]:
-    """A private stack in a temporary folder; always stopped (and the folder removed)."""
-    directory = Path(tempfile.mkdtemp(prefix="sluice-bench-"))
-    stack = Stack(directory, free_ports(PORT_NAMES), transform_workers, embedder=embedder)
-    try:
-        stack.up()
-        yield stack
-    finally:
-        stack.down()
-        if keep_dir:
-            print(f"\nlogs and data kept in {directory}")
-        else:
-            shutil.rmtree(directory, ignore_errors=True)
-
-
-def cpu_seconds(stack: Stack) -> dict[str, float]:
-    """CPU seconds (user + system) used so far by each stack process and its process group."""
-    groups = {pid: name for name, pid in stack.status().items() if pid}
-    totals = dict.fromkeys(groups.values(), 0.0)
-    ticks = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        name = groups.get(int(fields[2]))  # fields[2]: the process group
-        if name is not None:
-            totals[name] += (int(fields[11]) + int(fields[12])) / ticks
-    return totals
-
-
 def machine_cpu_seconds() -> float:
     """CPU seconds the whole machine has been busy (all CPUs, anyone's processes)."""
     with open("/proc/stat") as stat:
@@ -186,17 +142,6 @@ def machine_cpu_seconds() -> float:
 
 
 # --- pipeline ----------------------------------------------------------------------------
-
-
-def post_documents(url: str, documents: list[dict[str, Any]], batch: int) -> None:
-    """POST the documents to ingest in batches; wait and retry on 429."""
-    with httpx.Client(base_url=url, timeout=60) as client:
-        for start in range(0, len(documents), batch):
-            body = {"documents": documents[start : start + batch]}
-            while (response := client.post("/documents", json=body)).status_code == 429:
-                time.sleep(float(response.headers.get("Retry-After", "1")))
-            if response.status_code != 202:
-                raise SystemExit(f"ingest answered {response.status_code}: {response.text[:500]}")
 
 
 def record_keys(ids: list[str], tenant: str = DEFAULT_TENANT) -> list[str]:
@@ -216,26 +161,6 @@ def warm_up(stack: Stack, redis: Redis, workers: int, timeout: float = 60.0) -> 
     document = {"id": "warm-up", "tenant": "warmup", "text": "Warm up. " * 300, "metadata": {}}
     post_documents(stack.url("ingest"), [document], 1)
     wait_indexed(redis, record_keys(["warm-up"], "warmup"), timeout)
-
-
-def wait_indexed(redis: Redis, keys: list[str], timeout: float, interval: float = 0.1) -> None:
-    """Poll the records' status (one pipelined round trip per poll) until all are indexed."""
-    pending = list(keys)
-    deadline = time.monotonic() + timeout
-    while pending:
-        with redis.pipeline(transaction=False) as pipe:
-            for key in pending:
-                pipe.hget(key, "status")
-            statuses = pipe.execute()
-        failed = [k for k, s in zip(pending, statuses, strict=True) if s == b"failed"]
-        if failed:
-            error = redis.hget(failed[0], "error")
-            raise SystemExit(f"{len(failed)} documents failed, e.g. {failed[0]}: {error!r}")
-        pending = [k for k, s in zip(pending, statuses, strict=True) if s != b"indexed"]
-        if pending and time.monotonic() > deadline:
-            raise SystemExit(f"{len(pending)} documents not indexed after {timeout:.0f} s")
-        if pending:
-            time.sleep(interval)
 
 
 def indexed_records(redis: Redis, keys: list[str]) -> tuple[int, float]:
@@ -458,7 +383,7 @@ def main() -> None:
     documents = make_documents(args.docs, args.seed)
     size = sum(len(d["text"]) for d in documents) / len(documents)
     say(f"{len(documents)} documents, {size:.0f} characters on average; starting the stack")
-    with running_stack(args.transform_workers, args.keep_dir, args.embedder) as stack:
+    with running_stack(args.keep_dir, args.embedder, args.transform_workers) as stack:
         say(f"pipeline: posting in batches of {args.batch}, waiting until all are indexed")
         pipeline, cpu = run_pipeline(stack, documents, args.batch, args.timeout)
         say(f"direct: chunk, embed and upsert into {DIRECT_COLLECTION!r} in this process")

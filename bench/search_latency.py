@@ -29,22 +29,17 @@ CPU each side used per query (to see what limits throughput on a small machine).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import dataclasses
 import itertools
 import json
 import math
 import os
 import random
 import resource
-import shutil
-import socket
 import statistics
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,7 +56,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script (`python bench/...`): make `dev` importable
     sys.path.insert(0, str(ROOT))
 
-from dev.stack import DEFAULT_PORTS, Stack  # noqa: E402
+from bench.common import (  # noqa: E402
+    cpu_seconds,
+    post_documents,
+    running_stack,
+    wait_indexed,
+)
+from dev.stack import Stack  # noqa: E402
 
 TENANT = "bench"
 FILTER = f'tenant == "{TENANT}"'  # what searchapi's filter builder makes for this tenant
@@ -178,54 +179,6 @@ def make_queries(count: int, seed: int) -> list[str]:
 # --- the stack ---------------------------------------------------------------------------
 
 
-def free_ports(names: tuple[str, ...]) -> dict[str, int]:
-    """A distinct free port per name (all bound at once, so none is handed out twice)."""
-    with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in names]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return {name: sock.getsockname()[1] for name, sock in zip(names, sockets, strict=True)}
-
-
-@contextlib.contextmanager
-def running_stack(keep_dir: bool) -> Iterator[Stack]:
-    """A private stack in a temporary folder; always stopped (and the folder removed)."""
-    directory = Path(tempfile.mkdtemp(prefix="sluice-bench-"))
-    # The direct path embeds with the Python HashingEmbedder, so the stack must index and
-    # searchapi must embed with the hashing embedder too, whatever the defaults become.
-    options: dict[str, Any] = {"extra_env": {"SLUICE_EMBEDDER__KIND": "hashing"}}
-    if "embedder" in {f.name for f in dataclasses.fields(Stack)}:
-        options["embedder"] = "hashing"
-    stack = Stack(directory, free_ports(tuple(DEFAULT_PORTS)), **options)
-    try:
-        stack.up()
-        yield stack
-    finally:
-        stack.down()
-        if keep_dir:
-            print(f"\nlogs and data kept in {directory}")
-        else:
-            shutil.rmtree(directory, ignore_errors=True)
-
-
-def cpu_seconds(stack: Stack) -> dict[str, float]:
-    """CPU seconds (user + system) used so far by each stack process and its process group."""
-    groups = {pid: name for name, pid in stack.status().items() if pid}
-    totals = dict.fromkeys(groups.values(), 0.0)
-    ticks = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        name = groups.get(int(fields[2]))  # fields[2]: the process group
-        if name is not None:
-            totals[name] += (int(fields[11]) + int(fields[12])) / ticks
-    return totals
-
-
 def process_cpu(exclude_groups: set[int]) -> dict[int, tuple[str, float]]:
     """CPU seconds used so far by every process outside the given process groups (and this
     one), with a short command line, by pid."""
@@ -288,37 +241,6 @@ def load_average() -> str:
 # --- loading -----------------------------------------------------------------------------
 
 
-def post_documents(url: str, documents: list[dict[str, Any]], batch: int) -> None:
-    """POST the documents to ingest in batches; wait and retry on 429."""
-    with httpx.Client(base_url=url, timeout=60) as client:
-        for start in range(0, len(documents), batch):
-            body = {"documents": documents[start : start + batch]}
-            while (response := client.post("/documents", json=body)).status_code == 429:
-                time.sleep(float(response.headers.get("Retry-After", "1")))
-            if response.status_code != 202:
-                raise SystemExit(f"ingest answered {response.status_code}: {response.text[:500]}")
-
-
-def wait_indexed(redis: Redis, keys: list[str], timeout: float, interval: float = 0.5) -> None:
-    """Poll the records' status (one pipelined round trip per poll) until all are indexed."""
-    pending = list(keys)
-    deadline = time.monotonic() + timeout
-    while pending:
-        with redis.pipeline(transaction=False) as pipe:
-            for key in pending:
-                pipe.hget(key, "status")
-            statuses = pipe.execute()
-        failed = [k for k, s in zip(pending, statuses, strict=True) if s == b"failed"]
-        if failed:
-            error = redis.hget(failed[0], "error")
-            raise SystemExit(f"{len(failed)} documents failed, e.g. {failed[0]}: {error!r}")
-        pending = [k for k, s in zip(pending, statuses, strict=True) if s != b"indexed"]
-        if pending and time.monotonic() > deadline:
-            raise SystemExit(f"{len(pending)} documents not indexed after {timeout:.0f} s")
-        if pending:
-            time.sleep(interval)
-
-
 def load(stack: Stack, documents: list[dict[str, Any]], expected: int, timeout: float) -> int:
     """Ingest the documents, wait until all are indexed; the rows Milvus then holds for them
     (re-read for a while until `expected`: reads may lag writes)."""
@@ -327,7 +249,7 @@ def load(stack: Stack, documents: list[dict[str, Any]], expected: int, timeout: 
     redis = Redis.from_url(stack.url("redis"))
     try:
         post_documents(stack.url("ingest"), documents, POST_BATCH)
-        wait_indexed(redis, keys, timeout)
+        wait_indexed(redis, keys, timeout, interval=0.5)
     finally:
         redis.close()
     client = MilvusClient(uri=stack.url("milvus"), dedicated=True)
@@ -865,7 +787,8 @@ def main() -> None:
     levels = {1: args.requests_1, 16: args.requests_16}
     say(f"load before: {load_average()} on {os.cpu_count()} CPUs")
     say(f"{len(documents)} documents -> {chunks} chunks; starting the stack")
-    with running_stack(args.keep_dir) as stack:
+    # The direct path embeds with the Python hashing embedder: so must the stack and searchapi.
+    with running_stack(args.keep_dir, "hashing") as stack:
         say(f"loading through ingest in batches of {POST_BATCH}, waiting until all are indexed")
         loaded = time.monotonic()
         rows = load(stack, documents, chunks, args.timeout)

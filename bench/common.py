@@ -1,0 +1,93 @@
+"""What the benchmarks share: free ports, a private stack, CPU accounting, ingesting and
+waiting until documents are indexed."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+from redis import Redis
+
+from dev.stack import DEFAULT_PORTS, Stack
+
+
+def free_ports(names: tuple[str, ...] = tuple(DEFAULT_PORTS)) -> dict[str, int]:
+    """A distinct free port per name (all bound at once, so none is handed out twice)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in names]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return {name: sock.getsockname()[1] for name, sock in zip(names, sockets, strict=True)}
+
+
+@contextlib.contextmanager
+def running_stack(keep_dir: bool, embedder: str, transform_workers: int = 0) -> Iterator[Stack]:
+    """A private stack in a temporary folder; always stopped (and the folder removed)."""
+    directory = Path(tempfile.mkdtemp(prefix="sluice-bench-"))
+    stack = Stack(directory, free_ports(), transform_workers, embedder=embedder)
+    try:
+        stack.up()
+        yield stack
+    finally:
+        stack.down()
+        if keep_dir:
+            print(f"\nlogs and data kept in {directory}")
+        else:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def cpu_seconds(stack: Stack) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each stack process and its process group."""
+    groups = {pid: name for name, pid in stack.status().items() if pid}
+    totals = dict.fromkeys(groups.values(), 0.0)
+    ticks = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        name = groups.get(int(fields[2]))  # fields[2]: the process group
+        if name is not None:
+            totals[name] += (int(fields[11]) + int(fields[12])) / ticks
+    return totals
+
+
+def post_documents(url: str, documents: list[dict[str, Any]], batch: int) -> None:
+    """POST the documents to ingest in batches; wait and retry on 429."""
+    with httpx.Client(base_url=url, timeout=60) as client:
+        for start in range(0, len(documents), batch):
+            body = {"documents": documents[start : start + batch]}
+            while (response := client.post("/documents", json=body)).status_code == 429:
+                time.sleep(float(response.headers.get("Retry-After", "1")))
+            if response.status_code != 202:
+                raise SystemExit(f"ingest answered {response.status_code}: {response.text[:500]}")
+
+
+def wait_indexed(redis: Redis, keys: list[str], timeout: float, interval: float = 0.1) -> None:
+    """Poll the records' status (one pipelined round trip per poll) until all are indexed."""
+    pending = list(keys)
+    deadline = time.monotonic() + timeout
+    while pending:
+        with redis.pipeline(transaction=False) as pipe:
+            for key in pending:
+                pipe.hget(key, "status")
+            statuses = pipe.execute()
+        failed = [k for k, s in zip(pending, statuses, strict=True) if s == b"failed"]
+        if failed:
+            error = redis.hget(failed[0], "error")
+            raise SystemExit(f"{len(failed)} documents failed, e.g. {failed[0]}: {error!r}")
+        pending = [k for k, s in zip(pending, statuses, strict=True) if s != b"indexed"]
+        if pending and time.monotonic() > deadline:
+            raise SystemExit(f"{len(pending)} documents not indexed after {timeout:.0f} s")
+        if pending:
+            time.sleep(interval)
