@@ -9,7 +9,7 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,10 +73,18 @@ def post_documents(url: str, documents: list[dict[str, Any]], batch: int) -> Non
                 raise SystemExit(f"ingest answered {response.status_code}: {response.text[:500]}")
 
 
-def wait_indexed(redis: Redis, keys: list[str], timeout: float, interval: float = 0.1) -> None:
-    """Poll the records' status (one pipelined round trip per poll) until all are indexed."""
+def wait_indexed(
+    redis: Redis,
+    keys: list[str],
+    timeout: float,
+    progress: Callable[[int, int], None] | None = None,
+    interval: float = 0.1,
+) -> None:
+    """Poll the records' status (one pipelined round trip per poll) until all are indexed;
+    `progress(done, total)` every few seconds if given."""
     pending = list(keys)
     deadline = time.monotonic() + timeout
+    shown = 0.0
     while pending:
         with redis.pipeline(transaction=False) as pipe:
             for key in pending:
@@ -87,6 +95,9 @@ def wait_indexed(redis: Redis, keys: list[str], timeout: float, interval: float 
             error = redis.hget(failed[0], "error")
             raise SystemExit(f"{len(failed)} documents failed, e.g. {failed[0]}: {error!r}")
         pending = [k for k, s in zip(pending, statuses, strict=True) if s != b"indexed"]
+        if progress and (not pending or time.monotonic() - shown >= 5):
+            progress(len(keys) - len(pending), len(keys))
+            shown = time.monotonic()
         if pending and time.monotonic() > deadline:
             raise SystemExit(f"{len(pending)} documents not indexed after {timeout:.0f} s")
         if pending:

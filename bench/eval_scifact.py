@@ -38,12 +38,11 @@ import math
 import os
 import random
 import shutil
-import socket
 import statistics
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -61,7 +60,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script (`python bench/...`): make `dev` importable
     sys.path.insert(0, str(ROOT))
 
-from dev.stack import DEFAULT_PORTS, Stack  # noqa: E402
+from bench.common import free_ports, wait_indexed  # noqa: E402
+from dev.stack import Stack  # noqa: E402
 
 DATA_DIR = ROOT.parent / "shared" / "data" / "scifact"
 EMBEDDERS = ("minilm", "hashing")
@@ -215,24 +215,6 @@ def score(rankings: dict[str, list[str]], qrels: dict[str, set[str]]) -> dict[st
 # --- the stack ---------------------------------------------------------------------------
 
 
-def free_port(taken: set[int] | None = None) -> int:
-    """A TCP port nobody listens on right now (and not in `taken`)."""
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        if port not in (taken or set()):
-            return port
-
-
-def free_ports() -> dict[str, int]:
-    """A free port for every process of the stack."""
-    ports: dict[str, int] = {}
-    for name in DEFAULT_PORTS:
-        ports[name] = free_port(set(ports.values()))
-    return ports
-
-
 def make_stack(
     directory: Path,
     ports: dict[str, int],
@@ -328,37 +310,6 @@ def post_documents(url: str, documents: list[dict[str, Any]], batch: int = POST_
                 raise SystemExit(f"ingest answered {response.status_code}: {response.text[:500]}")
             accepted |= {r["id"] for r in response.json()["documents"] if r["status"] == "accepted"}
     return accepted
-
-
-def wait_indexed(
-    redis: Redis,
-    keys: list[str],
-    timeout: float,
-    progress: Callable[[int, int], None] | None = None,
-    interval: float = 0.25,
-) -> None:
-    """Poll the records' status (one pipelined round trip per poll) until all are indexed;
-    `progress(done, total)` now and then."""
-    pending = list(keys)
-    deadline = time.monotonic() + timeout
-    shown = 0.0
-    while pending:
-        with redis.pipeline(transaction=False) as pipe:
-            for key in pending:
-                pipe.hget(key, "status")
-            statuses = pipe.execute()
-        failed = [k for k, s in zip(pending, statuses, strict=True) if s == b"failed"]
-        if failed:
-            error = redis.hget(failed[0], "error")
-            raise SystemExit(f"{len(failed)} documents failed, e.g. {failed[0]}: {error!r}")
-        pending = [k for k, s in zip(pending, statuses, strict=True) if s != b"indexed"]
-        if progress and (not pending or time.monotonic() - shown >= 5):
-            progress(len(keys) - len(pending), len(keys))
-            shown = time.monotonic()
-        if pending and time.monotonic() > deadline:
-            raise SystemExit(f"{len(pending)} documents not indexed after {timeout:.0f} s")
-        if pending:
-            time.sleep(interval)
 
 
 def warm_up(stack: Stack, redis: Redis, timeout: float = 120.0) -> None:
