@@ -62,15 +62,19 @@ def cpu_seconds(stack: Stack) -> dict[str, float]:
     return totals
 
 
-def post_documents(url: str, documents: list[dict[str, Any]], batch: int) -> None:
-    """POST the documents to ingest in batches; wait and retry on 429."""
-    with httpx.Client(base_url=url, timeout=60) as client:
+def post_documents(url: str, documents: list[dict[str, Any]], batch: int) -> set[str]:
+    """POST the documents to ingest in batches (waiting and retrying on 429); the ids ingest
+    accepted (the others answered `unchanged`)."""
+    accepted: set[str] = set()
+    with httpx.Client(base_url=url, timeout=120) as client:
         for start in range(0, len(documents), batch):
             body = {"documents": documents[start : start + batch]}
             while (response := client.post("/documents", json=body)).status_code == 429:
                 time.sleep(float(response.headers.get("Retry-After", "1")))
             if response.status_code != 202:
                 raise SystemExit(f"ingest answered {response.status_code}: {response.text[:500]}")
+            accepted |= {r["id"] for r in response.json()["documents"] if r["status"] == "accepted"}
+    return accepted
 
 
 def wait_indexed(

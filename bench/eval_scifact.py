@@ -60,7 +60,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script (`python bench/...`): make `dev` importable
     sys.path.insert(0, str(ROOT))
 
-from bench.common import free_ports, wait_indexed  # noqa: E402
+from bench.common import free_ports, post_documents, wait_indexed  # noqa: E402
 from dev.stack import Stack  # noqa: E402
 
 DATA_DIR = ROOT.parent / "shared" / "data" / "scifact"
@@ -297,21 +297,6 @@ class IndexReport:
         return self.accepted_chunks / self.seconds if self.seconds else 0.0
 
 
-def post_documents(url: str, documents: list[dict[str, Any]], batch: int = POST_BATCH) -> set[str]:
-    """POST the documents to ingest in batches (waiting and retrying on 429); the ids ingest
-    accepted (the others answered `unchanged`)."""
-    accepted: set[str] = set()
-    with httpx.Client(base_url=url, timeout=120) as client:
-        for start in range(0, len(documents), batch):
-            body = {"documents": documents[start : start + batch]}
-            while (response := client.post("/documents", json=body)).status_code == 429:
-                time.sleep(float(response.headers.get("Retry-After", "1")))
-            if response.status_code != 202:
-                raise SystemExit(f"ingest answered {response.status_code}: {response.text[:500]}")
-            accepted |= {r["id"] for r in response.json()["documents"] if r["status"] == "accepted"}
-    return accepted
-
-
 def warm_up(stack: Stack, redis: Redis, timeout: float = 120.0) -> None:
     """Wait until every RQ worker has registered, then push one document of another tenant
     through, so that no start-up cost is timed."""
@@ -323,7 +308,7 @@ def warm_up(stack: Stack, redis: Redis, timeout: float = 120.0) -> None:
         time.sleep(0.2)
     text = "A warm-up document for the SciFact evaluation. " * 40
     document = {"id": "warm-up", "tenant": WARM_UP_TENANT, "title": "Warm-up", "text": text}
-    post_documents(stack.url("ingest"), [document])
+    post_documents(stack.url("ingest"), [document], POST_BATCH)
     wait_indexed(redis, [f"{key_prefix(stack)}:doc:{WARM_UP_TENANT}:warm-up"], timeout)
 
 
@@ -342,7 +327,7 @@ def index_documents(
     try:
         warm_up(stack, redis)
         started = time.time()
-        accepted = post_documents(stack.url("ingest"), documents)
+        accepted = post_documents(stack.url("ingest"), documents, POST_BATCH)
         if progress:
             say(
                 f"posted {len(documents)} documents: {len(accepted)} accepted, "
