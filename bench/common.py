@@ -19,6 +19,11 @@ from redis import Redis
 from dev.stack import DEFAULT_PORTS, Stack
 
 
+def say(message: str) -> None:
+    """A progress line, shown at once even when stdout is a pipe."""
+    print(message, flush=True)
+
+
 def free_ports(names: tuple[str, ...] = tuple(DEFAULT_PORTS)) -> dict[str, int]:
     """A distinct free port per name (all bound at once, so none is handed out twice)."""
     with contextlib.ExitStack() as stack:

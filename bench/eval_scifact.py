@@ -60,7 +60,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script (`python bench/...`): make `dev` importable
     sys.path.insert(0, str(ROOT))
 
-from bench.common import free_ports, post_documents, wait_indexed  # noqa: E402
+from bench.common import free_ports, post_documents, say, wait_indexed  # noqa: E402
 from dev.stack import Stack  # noqa: E402
 
 DATA_DIR = ROOT.parent / "shared" / "data" / "scifact"
@@ -75,11 +75,6 @@ NDCG_AT = 10
 RECALL_AT = 100
 RANK_DEPTH = max(NDCG_AT, RECALL_AT)  # distinct documents wanted per query
 THREADS = 4
-
-
-def say(message: str) -> None:
-    """A progress line, shown at once even when stdout is a pipe."""
-    print(message, flush=True)
 
 
 # --- data --------------------------------------------------------------------------------

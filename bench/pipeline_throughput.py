@@ -44,6 +44,7 @@ from bench.common import (  # noqa: E402
     cpu_seconds,
     post_documents,
     running_stack,
+    say,
     wait_indexed,
 )
 from dev.stack import MODEL_DIR, Stack  # noqa: E402
@@ -330,11 +331,6 @@ def print_report(pipeline: Result, direct: Result, cpu: dict[str, float]) -> Non
     for name, seconds in rows:
         print(f"  {name:<20}{seconds:>8.1f} s  {seconds / pipeline.seconds:>5.0%} of a CPU")
     print("  (other processes: this script's posting and polling, and anything else running)")
-
-
-def say(message: str) -> None:
-    """A progress line, shown at once even when stdout is a pipe."""
-    print(message, flush=True)
 
 
 def parse_args() -> argparse.Namespace:

@@ -60,6 +60,7 @@ from bench.common import (  # noqa: E402
     cpu_seconds,
     post_documents,
     running_stack,
+    say,
     wait_indexed,
 )
 from dev.stack import Stack  # noqa: E402
@@ -732,11 +733,6 @@ def print_disturbance(
         print(f"busiest other processes (CPU s while measuring): {busiest}")
     if other > 0.15:
         print("  -> something else was busy: the figures may be disturbed; consider a rerun")
-
-
-def say(message: str) -> None:
-    """A progress line, shown at once even when stdout is a pipe."""
-    print(message, flush=True)
 
 
 def parse_args() -> argparse.Namespace:

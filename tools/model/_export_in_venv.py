@@ -10,7 +10,6 @@ sentence-transformers' own, and writes model.onnx, tokenizer.json and manifest.j
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.metadata
 import json
 import os
@@ -27,6 +26,7 @@ import warnings
 import numpy as np
 import onnxruntime as ort
 import torch
+from export_minilm import sha256_of  # the sibling script (stdlib only), on sys.path as ours
 from sentence_transformers import SentenceTransformer
 from tokenizers import Tokenizer
 from transformers import AutoModel
@@ -46,15 +46,6 @@ CHECK_TEXTS = [
     "Ünïcödé, 東京, and emoji 🙂 — all at once!",
     " ".join(f"word{i} and some filler text" for i in range(200)),  # > 256 tokens: truncated
 ]
-
-
-def sha256_of(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def model_folder() -> Path:
