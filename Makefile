@@ -8,11 +8,18 @@ PORTS ?=
 export UV_LINK_MODE ?= copy
 
 GOLANGCI_LINT_VERSION ?= v2.15.0
+HELM_VERSION ?= v3.22.0
+KUBECONFORM_VERSION ?= v0.7.0
 GOBIN_DIR := $(CURDIR)/.sluice/tools
+export SLUICE_TOOLS := $(GOBIN_DIR)
+RENDERED_DIR := $(CURDIR)/.sluice/rendered
+export SLUICE_RENDERED := $(RENDERED_DIR)
 
 MODEL_DIR ?= $(CURDIR)/.sluice/models/all-MiniLM-L6-v2
 
-.PHONY: help setup tools model up down status demo test test-fast go-test lint go-lint format bench eval clean
+.PHONY: help setup tools deploy-tools observability-tools model up down status demo test test-fast go-test \
+	lint go-lint format bench eval clean manifests check-manifests check-deploy check-images \
+	check-helm check-knative check-compose check-py313 check-observability
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -40,7 +47,7 @@ status:  ## show which local processes run
 demo: up  ## bring the stack up, ingest sample documents, wait until indexed
 	$(UV) run --frozen python -m dev.demo
 
-test: setup model go-test  ## run the whole test suite (starts its own stack on free ports)
+test: setup model go-test check-deploy check-observability  ## the whole suite: Go, deploy and observability checks, pytest
 	$(UV) run --frozen pytest
 
 go-test:  ## go vet and the Go unit tests of searchapi
@@ -70,6 +77,40 @@ QUERIES ?=
 QRELS ?=
 eval: setup model  ## SciFact through the real pipeline and searchapi: nDCG@10, Recall@100 per mode
 	$(UV) run --frozen python bench/eval_scifact.py $(if $(QUERIES),--queries $(QUERIES)) $(if $(QRELS),--qrels $(QRELS)) $(EVAL_ARGS)
+
+deploy-tools: setup  ## helm and kubeconform (Go module proxy) into .sluice/tools
+	@test -x $(GOBIN_DIR)/helm || GOBIN=$(GOBIN_DIR) go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	@test -x $(GOBIN_DIR)/kubeconform || GOBIN=$(GOBIN_DIR) go install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
+
+observability-tools:  ## promtool (Debian's prometheus package, 2.42)
+	@command -v promtool >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+
+manifests: setup  ## rewrite the Knative Triggers and the chart's copies of conf/ from the routing table
+	$(UV) run --frozen python tools/manifests.py
+
+check-manifests: setup  ## fail if knative/ or helm/ disagree with conf/ (run `make manifests`)
+	$(UV) run --frozen python tools/manifests.py --check
+
+check-images: setup  ## hadolint on every Dockerfile (threshold warning)
+	bash tools/deploy/check_images.sh
+
+check-helm: deploy-tools  ## helm lint --strict; helm template for the default and every ci/*-values.yaml
+	bash tools/deploy/check_helm.sh
+
+check-knative: deploy-tools check-helm  ## knative/ and the rendered chart: schemas (kubeconform) and Knative's own validation
+	bash tools/deploy/check_knative.sh
+
+check-compose: setup  ## docker compose config -q (Compose v2 from PyPI, no daemon)
+	$(UV) run --frozen docker-compose -f compose.yaml config -q
+	$(UV) run --frozen docker-compose -f compose.yaml -f compose.override.yaml config -q
+
+check-py313: setup  ## the tests that need no stack, on Python 3.13 (the images' Python)
+	bash tools/deploy/check_py313.sh
+
+check-deploy: check-manifests check-images check-helm check-knative check-compose check-py313  ## every deploy validator
+
+check-observability: setup observability-tools  ## promtool config/rules/tests, dashboard PromQL, Alloy and Loki configs
+	bash tools/observability/check.sh
 
 clean: down  ## stop the stack and remove its data and logs
 	rm -rf $(STACK_DIR)/data $(STACK_DIR)/logs $(STACK_DIR)/run $(STACK_DIR)/bin  # the model stays

@@ -157,8 +157,14 @@ class RouteSettings(Section):
 
 
 class RoutingSettings(Section):
-    """The routing table: who receives which event, how, and with what retry policy."""
+    """The routing table: who receives which event, how, and with what retry policy.
 
+    Each route names the transport it takes in a cluster with Knative Eventing. `transport`
+    overrides them all where that topology does not fit: `rq` where there is no broker (a
+    laptop, docker compose, Kubernetes without Eventing), `broker` for a broker-only cluster.
+    """
+
+    transport: Literal["per-route", "rq", "broker"] = "per-route"
     broker_url: str = ""
     max_batch_events: int = Field(64, ge=1, le=1000)
     max_batch_bytes: int = Field(8 * 1024 * 1024, ge=1024)
@@ -170,6 +176,13 @@ class RoutingSettings(Section):
     def _batches_fit_in_a_body(self) -> RoutingSettings:
         if self.max_batch_bytes > self.max_event_body_bytes:
             raise ValueError("max_batch_bytes must not exceed max_event_body_bytes")
+        return self
+
+    @model_validator(mode="after")
+    def _apply_transport_override(self) -> RoutingSettings:
+        if self.transport != "per-route":
+            for route in self.routes:
+                route.transport = self.transport
         return self
 
     @field_validator("routes")

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 
 import pytest
 from cloudevents.http import CloudEvent
+from pydantic import ValidationError
 
 from sluice.errors import ConfigError
 from sluice.events import (
@@ -145,3 +146,22 @@ def test_routes_for_and_depth():
     assert router.routes_for(DOCUMENT_INDEXED) == []
     assert router.depth(DOCUMENT_ACCEPTED) == 7  # the broker cannot tell; the queue can
     assert router.depth(DOCUMENT_INDEXED) == 0
+
+
+def test_the_transport_override_sets_every_route() -> None:
+    table = {
+        "subscribers": {
+            "transform": {"url": "http://t/", "queue": "q-t"},
+            "index": {"url": "http://i/", "queue": "q-i"},
+        },
+        "routes": [
+            {"event": DOCUMENT_ACCEPTED, "to": "transform", "transport": "rq"},
+            {"event": DOCUMENT_EMBEDDED, "to": "index", "transport": "broker"},
+        ],
+    }
+    per_route = RoutingSettings.model_validate(table)
+    assert [r.transport for r in per_route.routes] == ["rq", "broker"]
+    everything_rq = RoutingSettings.model_validate({**table, "transport": "rq"})
+    assert [r.transport for r in everything_rq.routes] == ["rq", "rq"]
+    with pytest.raises(ValidationError, match="transport"):
+        RoutingSettings.model_validate({**table, "transport": "kafka"})
