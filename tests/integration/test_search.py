@@ -297,3 +297,14 @@ def _listening(client: httpx.Client) -> bool:
         return client.get("/healthz").status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_the_healthcheck_flag_reports_whether_searchapi_answers(stack: Stack) -> None:
+    """`searchapi -healthcheck` is the image's HEALTHCHECK (distroless has no shell or curl)."""
+    binary = str(stack.searchapi_binary())
+    healthy = subprocess.run([binary, "-healthcheck"], env=stack.env(), capture_output=True)
+    assert healthy.returncode == 0, healthy.stderr
+    env = {**stack.env(), "SLUICE_SEARCHAPI__PORT": str(free_port())}
+    down = subprocess.run([binary, "-healthcheck"], env=env, capture_output=True, text=True)
+    assert down.returncode == 1
+    assert "healthcheck" in down.stderr

@@ -5,11 +5,14 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -23,21 +26,64 @@ import (
 	"sluice.dev/searchapi/internal/server"
 )
 
+// processStart is taken when the program's packages initialise, milliseconds after exec.
+var processStart = time.Now()
+
 func main() {
+	healthcheck := flag.Bool("healthcheck", false,
+		"ask the searchapi running on this host for /healthz and exit 0 if it answers 200 "+
+			"(a container HEALTHCHECK for images without a shell or curl)")
+	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := realMain(ctx); err != nil {
+	run := realMain
+	if *healthcheck {
+		run = checkHealth
+	}
+	if err := run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "searchapi:", err)
 		os.Exit(1)
 	}
 }
 
-func realMain(ctx context.Context) error {
+func loadConfig() (config.Config, error) {
 	dir := os.Getenv(config.ConfDirVariable)
 	if dir == "" {
 		dir = "conf"
 	}
-	cfg, err := config.Load(dir, os.Environ())
+	return config.Load(dir, os.Environ())
+}
+
+// checkHealth GETs /healthz of the service this configuration describes, on loopback.
+func checkHealth(ctx context.Context) error {
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	host := cfg.SearchAPI.Host
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	url := "http://" + net.JoinHostPort(host, strconv.Itoa(cfg.SearchAPI.Port)) + "/healthz"
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: %s answered %s", url, resp.Status)
+	}
+	return nil
+}
+
+func realMain(ctx context.Context) error {
+	cfg, err := loadConfig()
 	if err != nil {
 		return err
 	}
@@ -72,6 +118,7 @@ func realMain(ctx context.Context) error {
 		Searcher: service, Documents: records, Chunks: chunks,
 		Ready: map[string]server.Check{"milvus": chunks.Ping, "redis": records.Ping},
 		Keys:  server.NewKeys(cfg.Auth.APIKeys), Metrics: m, Log: log, Timeout: s.RequestTimeout(),
+		Started: processStart,
 	})
 	httpServer := &http.Server{Addr: s.Address(), Handler: router, ReadHeaderTimeout: 10 * time.Second}
 

@@ -122,6 +122,7 @@ func Load(dir string, environ []string) (Config, error) {
 		}
 		merge(merged, tree)
 	}
+	applyPlatformPort(merged, environ)
 	if err := applyEnvironment(merged, environ); err != nil {
 		return Config{}, err
 	}
@@ -164,6 +165,21 @@ func merge(dst, src map[string]any) {
 	}
 }
 
+// applyPlatformPort honours PORT, which Knative and most container platforms set to the port the
+// container must listen on; SLUICE_SEARCHAPI__PORT, applied after it, still wins.
+func applyPlatformPort(tree map[string]any, environ []string) {
+	for _, entry := range environ {
+		if port, found := strings.CutPrefix(entry, "PORT="); found && port != "" {
+			section, ok := tree["searchapi"].(map[string]any)
+			if !ok {
+				section = map[string]any{}
+				tree["searchapi"] = section
+			}
+			section["port"] = parseValue(port)
+		}
+	}
+}
+
 // applyEnvironment sets SLUICE_A__B=value at path a.b; values are read as YAML, so numbers,
 // booleans and JSON mappings keep their types.
 func applyEnvironment(tree map[string]any, environ []string) error {
@@ -174,10 +190,7 @@ func applyEnvironment(tree map[string]any, environ []string) error {
 			continue
 		}
 		path := strings.Split(strings.ToLower(strings.TrimPrefix(upper, envPrefix)), strings.ToLower(envDelimiter))
-		var parsed any
-		if err := yaml.Unmarshal([]byte(value), &parsed); err != nil {
-			parsed = value
-		}
+		parsed := parseValue(value)
 		node := tree
 		for _, part := range path[:len(path)-1] {
 			child, ok := node[part].(map[string]any)
@@ -190,6 +203,15 @@ func applyEnvironment(tree map[string]any, environ []string) error {
 		node[path[len(path)-1]] = parsed
 	}
 	return nil
+}
+
+// parseValue reads an environment value as YAML (numbers, booleans, JSON), else as a string.
+func parseValue(value string) any {
+	var parsed any
+	if err := yaml.Unmarshal([]byte(value), &parsed); err != nil {
+		return value
+	}
+	return parsed
 }
 
 func (c *Config) loadKeysFile() error {

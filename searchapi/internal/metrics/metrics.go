@@ -16,6 +16,7 @@ type Metrics struct {
 	MilvusDuration  *prometheus.HistogramVec
 	EmbedDuration   prometheus.Histogram
 	EmbedCache      *prometheus.CounterVec
+	ColdStart       prometheus.Observer
 }
 
 // New creates and registers the metrics (plus the Go and process collectors).
@@ -46,7 +47,13 @@ func New() *Metrics {
 			Help: "Query embedding cache lookups, by result (hit or miss).",
 		}, []string{"result"}),
 	}
-	m.Registry.MustRegister(m.Requests, m.RequestDuration, m.MilvusDuration, m.EmbedDuration,
+	coldStart := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "sluice_cold_start_seconds",
+		Help:    "Time from process start to the first successful readiness check, per function.",
+		Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
+	}, []string{"function"})
+	m.ColdStart = coldStart.WithLabelValues("searchapi")
+	m.Registry.MustRegister(coldStart, m.Requests, m.RequestDuration, m.MilvusDuration, m.EmbedDuration,
 		m.EmbedCache, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -55,9 +56,13 @@ type Deps struct {
 	Metrics   *metrics.Metrics
 	Log       *slog.Logger
 	Timeout   time.Duration
+	Started   time.Time // when the process started: the first ready check records the cold start
 }
 
-type handlers struct{ Deps }
+type handlers struct {
+	Deps
+	firstReady sync.Once
+}
 
 // New builds the router.
 func New(deps Deps) *gin.Engine {
@@ -65,7 +70,7 @@ func New(deps Deps) *gin.Engine {
 	router := gin.New()
 	router.HandleMethodNotAllowed = true
 	router.Use(requestID(), accessLog(deps.Log), recovery(deps.Log), instrument(deps.Metrics))
-	h := &handlers{deps}
+	h := &handlers{Deps: deps}
 	router.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	router.GET("/readyz", h.ready)
 	router.GET("/metrics", gin.WrapH(promhttp.HandlerFor(deps.Metrics.Registry, promhttp.HandlerOpts{})))
@@ -96,6 +101,7 @@ func (h *handlers) ready(c *gin.Context) {
 			return
 		}
 	}
+	h.firstReady.Do(func() { h.Metrics.ColdStart.Observe(time.Since(h.Started).Seconds()) })
 	c.JSON(http.StatusOK, gin.H{"status": "ready"})
 }
 

@@ -195,6 +195,38 @@ func TestReadiness(t *testing.T) {
 	}
 }
 
+func TestTheFirstSuccessfulReadinessCheckRecordsTheColdStart(t *testing.T) {
+	t.Parallel()
+	var ready error = errors.New("connection refused")
+	m := metrics.New()
+	handler := New(Deps{
+		Searcher: &fakeSearcher{}, Documents: fakeDocuments{}, Chunks: &fakeChunks{},
+		Ready: map[string]Check{"milvus": func(context.Context) error { return ready }},
+		Keys:  NewKeys(nil), Metrics: m, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Timeout: time.Second, Started: time.Now().Add(-2 * time.Second),
+	})
+	scrape := func() string {
+		for _, target := range []string{"/readyz", "/metrics"} {
+			rec := httptest.NewRecorder()
+			handler.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+			if target == "/metrics" {
+				return rec.Body.String()
+			}
+		}
+		return ""
+	}
+	count := `sluice_cold_start_seconds_count{function="searchapi"} 1`
+	if body := scrape(); strings.Contains(body, count) {
+		t.Fatal("a failed readiness check recorded a cold start")
+	}
+	ready = nil
+	scrape()
+	body := scrape()
+	if !strings.Contains(body, count) || !strings.Contains(body, `sluice_cold_start_seconds_bucket{function="searchapi",le="1"} 0`) {
+		t.Fatalf("want one cold start of about 2 s, got:\n%s", body)
+	}
+}
+
 func TestMetricsCountRequests(t *testing.T) {
 	t.Parallel()
 	f := newFixture(nil, nil, nil)
