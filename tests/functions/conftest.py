@@ -13,7 +13,7 @@ from dev.stack import ROOT, Stack
 from sluice.settings import cached_settings
 
 FunctionClient = Callable[..., FlaskClient]
-SOURCES = {"embed": "transform"}  # targets served from another function's folder
+SOURCES = {"embed": "transform", "dead_letter": "ingest"}  # targets of another folder
 
 
 @pytest.fixture
