@@ -1,0 +1,174 @@
+"""Offline checks of the Helm chart that helm itself does not make (run by check_helm.sh).
+
+helm_checks.py params VALUES_YAML        every key documented with `## @param`, and back
+helm_checks.py rendered RENDERED CHART   the rendered sets: names, env, labels, selectors,
+                                         and per values set the objects that must (not) be
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+# Per values set (ci/<name>-values.yaml): kinds that must be present / absent.
+EXPECT: dict[str, tuple[set[str], set[str]]] = {
+    "defaults": (
+        {"Broker", "Trigger", "SinkBinding", "ScaledObject", "Deployment"},
+        {"PodMonitor", "ServiceMonitor", "PrometheusRule", "Secret"},
+    ),
+    "default": ({"Broker", "Trigger", "SinkBinding", "ScaledObject"}, {"PodMonitor"}),
+    "rq-only": (
+        {"Deployment"},
+        {"Broker", "Trigger", "SinkBinding", "ScaledObject", "TriggerAuthentication"},
+    ),
+    "broker": ({"Trigger"}, {"Broker", "ScaledObject", "SinkBinding", "TriggerAuthentication"}),
+    "full": (
+        {
+            "PodMonitor",
+            "ServiceMonitor",
+            "ScaledObject",
+            "TriggerAuthentication",
+            "Trigger",
+            "SinkBinding",
+        },
+        {"Secret"},
+    ),
+    "inline-secrets": ({"Secret", "TriggerAuthentication"}, set()),
+}
+REQUIRED_LABELS = (
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/managed-by",
+    "helm.sh/chart",
+)
+
+
+def check_params(values_file: Path) -> list[str]:
+    """Every key of values.yaml has a `## @param` line, and every such line names a key."""
+    text = values_file.read_text(encoding="utf-8")
+    params = set(re.findall(r"^\s*## @param (\S+)", text, flags=re.M))
+
+    def leaves(node: dict[str, Any], prefix: str = "") -> Iterator[str]:
+        # A documented key is a leaf, or a mapping documented as a whole (e.g. resources).
+        for key, value in node.items():
+            name = f"{prefix}{key}"
+            if isinstance(value, dict) and value and name not in params:
+                yield from leaves(value, name + ".")
+            else:
+                yield name
+
+    keys = set(leaves(yaml.safe_load(text)))
+    return [
+        *(f"{values_file}: {n} has no '## @param {n} ...' line" for n in sorted(keys - params)),
+        *(f"{values_file}: '## @param {n}' names no key" for n in sorted(params - keys)),
+    ]
+
+
+def check_rendered(rendered: Path, chart: Path) -> list[str]:
+    """Problems in the rendered values sets (helm-<name>.yaml)."""
+    expect = {name: (set(must), set(must_not)) for name, (must, must_not) in EXPECT.items()}
+    # full-values.yaml turns the optional observability objects on: once `make manifests` has
+    # put their sources into the chart, they must be rendered.
+    if list(chart.glob("files/rules/*.yml")):
+        expect["full"][0].add("PrometheusRule")
+    problems: list[str] = []
+    files = sorted(rendered.glob("helm-*.yaml"))
+    if not files:
+        return [f"nothing rendered in {rendered}"]
+    for path in files:
+        name = path.stem.removeprefix("helm-")
+        docs = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
+        kinds = {d["kind"] for d in docs}
+        must, must_not = expect.get(name, (set(), set()))
+        problems += [f"{path.name}: no {k} rendered" for k in sorted(must - kinds)]
+        problems += [f"{path.name}: {k} rendered" for k in sorted(must_not & kinds)]
+        problems += _duplicates(path.name, docs)
+        for doc in docs:
+            problems += _object_problems(
+                f"{path.name}: {doc['kind']} {doc['metadata']['name']}", doc
+            )
+        if name == "full":
+            problems += _observability_problems(path.name, docs, chart)
+        print(f"  {path.name}: {len(docs)} objects ({', '.join(sorted(kinds))})")
+    return problems
+
+
+def _duplicates(file: str, docs: list[dict[str, Any]]) -> list[str]:
+    seen = collections.Counter((d["kind"], d["metadata"]["name"]) for d in docs)
+    return [f"{file}: {k} {n} rendered {c} times" for (k, n), c in seen.items() if c > 1]
+
+
+def _object_problems(what: str, doc: dict[str, Any]) -> list[str]:
+    """Labels, Deployment selectors, env of one object."""
+    labels = doc["metadata"].get("labels", {})
+    problems = [f"{what}: no label {key}" for key in REQUIRED_LABELS if key not in labels]
+    spec = doc.get("spec", {})
+    template = spec.get("template", {}) if isinstance(spec, dict) else {}
+    if doc["kind"] == "Deployment":
+        selector = spec["selector"]["matchLabels"]
+        pod_labels = template["metadata"]["labels"]
+        if any(pod_labels.get(k) != v for k, v in selector.items()):
+            problems.append(f"{what}: selector {selector} does not match its pods")
+    pod = template.get("spec") if template else (spec if doc["kind"] == "Pod" else None)
+    for container in (pod or {}).get("containers", []):
+        env = container.get("env", [])
+        counts = collections.Counter(e["name"] for e in env)
+        problems += [f"{what}: env {n} set twice" for n, k in counts.items() if k > 1]
+        problems += [
+            f"{what}: env {e['name']} is empty"
+            for e in env
+            if not e.get("value") and "valueFrom" not in e
+        ]
+    if doc["kind"] == "ConfigMap" and doc["metadata"]["name"].endswith("-config"):
+        problems += [f"{what}: key {k} is empty" for k, v in doc["data"].items() if not v]
+    return problems
+
+
+def _observability_problems(file: str, docs: list[dict[str, Any]], chart: Path) -> list[str]:
+    """One dashboard ConfigMap per dashboard, one Alloy ConfigMap if its source exists."""
+    dashboards = len(list(chart.glob("files/dashboards/*.json")))
+    alloy = int((chart / "files/alloy/kubernetes.alloy").is_file())
+    components = collections.Counter(
+        d["metadata"]["labels"].get("app.kubernetes.io/component")
+        for d in docs
+        if d["kind"] == "ConfigMap"
+    )
+    problems = []
+    if components["dashboards"] != dashboards:
+        problems.append(
+            f"{file}: {components['dashboards']} dashboard ConfigMaps for {dashboards} dashboards"
+        )
+    if components["alloy"] != alloy:
+        problems.append(
+            f"{file}: Alloy ConfigMap rendered {components['alloy']} times (source: {alloy})"
+        )
+    return problems
+
+
+def main() -> int:
+    """Run one check; print the problems; exit 1 if there are any."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    checks = parser.add_subparsers(dest="check", required=True)
+    checks.add_parser("params").add_argument("values", type=Path)
+    rendered = checks.add_parser("rendered")
+    rendered.add_argument("rendered", type=Path)
+    rendered.add_argument("chart", type=Path)
+    args = parser.parse_args()
+    if args.check == "params":
+        problems = check_params(args.values)
+    else:
+        problems = check_rendered(args.rendered, args.chart)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
