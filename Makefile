@@ -10,10 +10,10 @@ export UV_LINK_MODE ?= copy
 GOLANGCI_LINT_VERSION ?= v2.15.0
 HELM_VERSION ?= v3.22.0
 KUBECONFORM_VERSION ?= v0.7.0
-GOBIN_DIR := $(CURDIR)/.sluice/tools
-export SLUICE_TOOLS := $(GOBIN_DIR)
-RENDERED_DIR := $(CURDIR)/.sluice/rendered
-export SLUICE_RENDERED := $(RENDERED_DIR)
+# Not SLUICE_-prefixed: the services refuse SLUICE_ variables that name no setting.
+export TOOLS_DIR := $(CURDIR)/.sluice/tools
+export RENDERED_DIR := $(CURDIR)/.sluice/rendered
+GOBIN_DIR := $(TOOLS_DIR)
 
 MODEL_DIR ?= $(CURDIR)/.sluice/models/all-MiniLM-L6-v2
 
@@ -91,7 +91,7 @@ manifests: setup  ## rewrite the Knative Triggers and the chart's copies of conf
 check-manifests: setup  ## fail if knative/ or helm/ disagree with conf/ (run `make manifests`)
 	$(UV) run --frozen python tools/manifests.py --check
 
-check-images: setup  ## hadolint on every Dockerfile (threshold warning)
+check-images: setup  ## hadolint on every Dockerfile (threshold warning) and the build-context test
 	bash tools/deploy/check_images.sh
 
 check-helm: deploy-tools  ## helm lint --strict; helm template for the default and every ci/*-values.yaml

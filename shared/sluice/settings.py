@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -356,12 +357,24 @@ def _json_or_none(value: str) -> Any:
         return None
 
 
+# What Kubernetes injects for a Service named sluice-<x> into every pod of its namespace
+# (docker links style): SLUICE_<X>_SERVICE_HOST, SLUICE_<X>_PORT_9100_TCP_ADDR, ...
+_SERVICE_LINK = re.compile(
+    r"^SLUICE_[A-Z0-9_]+?_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_[A-Z]+)?)?)$"
+)
+
+
 def _check_environment() -> None:
-    """Fail on `SLUICE_` variables that name no setting (pydantic would ignore them)."""
+    """Fail on `SLUICE_` variables that name no setting (pydantic would ignore them), but for
+    the service links Kubernetes injects."""
     sections = set(Settings.model_fields)
     for key in os.environ:
         upper = key.upper()
-        if not upper.startswith(ENV_PREFIX) or upper == CONF_DIR_VARIABLE:
+        if (
+            not upper.startswith(ENV_PREFIX)
+            or upper == CONF_DIR_VARIABLE
+            or (ENV_DELIMITER not in upper and _SERVICE_LINK.match(upper))
+        ):
             continue
         section = upper[len(ENV_PREFIX) :].split(ENV_DELIMITER)[0].lower()
         if section not in sections:

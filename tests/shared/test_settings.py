@@ -167,6 +167,24 @@ def test_an_environment_variable_for_an_unknown_section_fails(
     assert "SLUICE_CHUNKR__SIZE" in _error()
 
 
+def test_kubernetes_service_links_are_not_taken_for_settings(
+    conf: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # A Service named sluice-exporter makes Kubernetes set these in every pod of its namespace.
+    for name, value in {
+        "SLUICE_EXPORTER_SERVICE_HOST": "10.0.0.7",
+        "SLUICE_EXPORTER_SERVICE_PORT": "9100",
+        "SLUICE_EXPORTER_SERVICE_PORT_METRICS": "9100",
+        "SLUICE_EXPORTER_PORT": "tcp://10.0.0.7:9100",
+        "SLUICE_EXPORTER_PORT_9100_TCP": "tcp://10.0.0.7:9100",
+        "SLUICE_EXPORTER_PORT_9100_TCP_ADDR": "10.0.0.7",
+    }.items():
+        monkeypatch.setenv(name, value)
+    load_settings()
+    monkeypatch.setenv("SLUICE_REDIS_URL", "redis://typo")  # one underscore: still refused
+    assert "SLUICE_REDIS_URL" in _error()
+
+
 @pytest.mark.parametrize(
     "yaml_text",
     ["chunker:\n  size: [1\n", "chunker: {size: 1\n", "chunker:\n\tsize: 1\n", "a: b: c\n"],
