@@ -3,7 +3,7 @@
 #   1. every key of values.yaml is documented with `## @param` (and every @param names a key);
 #   2. `helm lint --strict` (values validated against values.schema.json) for the defaults and
 #      for each ci/*-values.yaml;
-#   3. `helm template` of each, written to $SLUICE_RENDERED/helm-<name>.yaml for
+#   3. `helm template` of each, written to $RENDERED_DIR/helm-<name>.yaml for
 #      check_knative.sh (kubeconform with the CRD schemas, Knative's own validation), plus
 #      sanity checks on the output: no duplicate objects, no empty or repeated env variables,
 #      consistent labels, Deployment selectors that match their pods, and per values set the
@@ -11,14 +11,14 @@
 #   4. negative cases that must fail, each with its own message: a value of the wrong type and
 #      a misspelt key (values.schema.json), a worker grace period shorter than the longest
 #      delivery and half of an inline Redis credential (template `fail`s).
-# Needs helm in $SLUICE_TOOLS (`make deploy-tools`) and the uv environment (`make setup`).
+# Needs helm in $TOOLS_DIR (`make deploy-tools`) and the uv environment (`make setup`).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 CHART=helm/sluice
-HELM="${SLUICE_TOOLS:-$ROOT/.sluice/tools}/helm"
-RENDERED="${SLUICE_RENDERED:-$ROOT/.sluice/rendered}"
+HELM="${TOOLS_DIR:-$ROOT/.sluice/tools}/helm"
+RENDERED="${RENDERED_DIR:-$ROOT/.sluice/rendered}"
 # helm built with `go install` reports Kubernetes v1.20 as the cluster version unless told.
 KUBE_VERSION=1.34.0  # Knative Serving v0.50 needs Kubernetes >= 1.34
 RELEASE=sluice

@@ -6,13 +6,13 @@
 #     in .sluice/schemas). A kind with no schema is an error (no -ignore-missing-schemas).
 #  2. Knative's own SetDefaults + Validate, the code of its admission webhooks, on every Knative
 #     Service, Broker, Trigger and SinkBinding (the Go test in tools/deploy/knative-validate).
-# The rendered chart comes from tools/deploy/check_helm.sh (make check-helm) in $SLUICE_RENDERED.
+# The rendered chart comes from tools/deploy/check_helm.sh (make check-helm) in $RENDERED_DIR.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
-TOOLS=${SLUICE_TOOLS:-$ROOT/.sluice/tools}
-RENDERED=${SLUICE_RENDERED:-$ROOT/.sluice/rendered}
+TOOLS=${TOOLS_DIR:-$ROOT/.sluice/tools}
+RENDERED=${RENDERED_DIR:-$ROOT/.sluice/rendered}
 KUBECONFORM=$TOOLS/kubeconform
 
 fail() { echo "check_knative: $*" >&2; exit 1; }
