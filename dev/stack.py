@@ -1,5 +1,5 @@
-"""The local stack on 127.0.0.1: Redis, milvus-lite, the three functions, the RQ workers and
-the Go search service (built with `go build` on the way up).
+"""The local stack on 127.0.0.1: Redis, milvus-lite, the three functions, the RQ workers, the
+queue exporter and the Go search service (built with `go build` on the way up).
 
     python -m dev.stack up      start everything (logs and data under .sluice/), wait until ready
     python -m dev.stack down    stop everything started from the same folder
@@ -37,8 +37,15 @@ DEFAULT_PORTS = {
     "index": 8083,
     "embed": 8084,
     "searchapi": 8080,
+    "exporter": 9100,  # the workers' /metrics follow: 9101, 9102, ... (see worker_names)
 }
 MODEL_DIR = ROOT / ".sluice" / "models" / "all-MiniLM-L6-v2"
+
+
+def worker_names(transform_workers: int) -> list[str]:
+    """The delivery workers of a stack with that many transform workers (one index worker:
+    milvus-lite wants one writer)."""
+    return [f"worker-transform-{n}" for n in range(1, transform_workers + 1)] + ["worker-index-1"]
 
 
 @dataclass
@@ -54,6 +61,9 @@ class Stack:
     def __post_init__(self) -> None:
         if self.transform_workers <= 0:
             self.transform_workers = 1 if self.embedder != "hashing" else 2
+        # Workers serve /metrics on the ports after the exporter's, unless given their own.
+        for offset, name in enumerate(worker_names(self.transform_workers), start=1):
+            self.ports.setdefault(name, self.ports["exporter"] + offset)
 
     def url(self, name: str) -> str:
         """Base URL of a function (or the Milvus URI, or the Redis URL)."""
@@ -120,11 +130,16 @@ class Stack:
                 "--port",
                 str(self.ports[name]),
             ]
-        for n in range(1, self.transform_workers + 1):
-            commands[f"worker-transform-{n}"] = self.worker_command(
-                f"transform-{n}", "sluice-transform"
-            )
-        commands["worker-index-1"] = self.worker_command("index-1", "sluice-index")
+        for name in worker_names(self.transform_workers):
+            commands[name] = self.worker_command(name)
+        commands["exporter"] = [
+            str(BIN / "sluice"),
+            "exporter",
+            "--metrics-host",
+            "127.0.0.1",
+            "--metrics-port",
+            str(self.ports["exporter"]),
+        ]
         if self.embedder != "hashing":  # searchapi embeds queries itself with the hashing one
             commands["embed"] = [
                 str(BIN / "functions-framework"),
@@ -159,9 +174,28 @@ class Stack:
         if result.returncode != 0:
             raise SystemExit(f"building searchapi failed:\n{result.stderr}")
 
-    def worker_command(self, name: str, queue: str) -> list[str]:
-        """A delivery worker on one queue (one index worker: milvus-lite wants one writer)."""
-        return [str(BIN / "sluice"), "worker", "--queue", queue, "--name", name]
+    def worker_command(self, name: str) -> list[str]:
+        """A delivery worker (`worker-<subscriber>-<n>`) on its subscriber's queue, serving its
+        metrics on its own port."""
+        _, subscriber, number = name.split("-")
+        return [
+            str(BIN / "sluice"),
+            "worker",
+            "--queue",
+            f"sluice-{subscriber}",
+            "--name",
+            f"{subscriber}-{number}",
+            "--metrics-host",
+            "127.0.0.1",
+            "--metrics-port",
+            str(self.ports[name]),
+        ]
+
+    def metrics_urls(self) -> dict[str, str]:
+        """Every process serving Prometheus metrics, by name: the URL of its /metrics."""
+        names = [*HTTP_SERVICES, *worker_names(self.transform_workers), "exporter"]
+        commands = self.commands()
+        return {name: f"{self.url(name)}/metrics" for name in names if name in commands}
 
     def up(self) -> None:
         """Start every process that is not running, then wait until all are ready."""
@@ -210,15 +244,16 @@ class Stack:
         raise SystemExit(f"{name} not ready after {timeout:.0f} s; see {self.log_path(name)}")
 
     def is_ready(self, name: str) -> bool:
-        """Whether a process answers."""
-        if name in HTTP_SERVICES:
+        """Whether a process answers (workers: once RQ listens on their queue)."""
+        path = {**dict.fromkeys(HTTP_SERVICES, "/readyz"), "exporter": "/metrics"}.get(name)
+        if path is not None:
             try:
-                return httpx.get(self.url(name) + "/readyz", timeout=2).status_code == 200
+                return httpx.get(self.url(name) + path, timeout=2).status_code == 200
             except httpx.HTTPError:
                 return False
-        if name in self.ports:
-            return _port_open(self.ports[name])
-        return "Listening on" in self.log_path(name).read_text(errors="replace")[-4000:]
+        if name.startswith("worker-"):
+            return "Listening on" in self.log_path(name).read_text(errors="replace")[-4000:]
+        return _port_open(self.ports[name])
 
     def pid(self, name: str) -> int | None:
         """The pid of a running process of this stack, or None."""
@@ -251,11 +286,15 @@ class Stack:
             self.pid(name)
 
     def kill(self, name: str) -> None:
-        """SIGKILL a process and its group, as a crash would."""
+        """SIGKILL a process and its group, as a crash would; return once all are gone."""
         pid = self.pid(name)
         if pid is not None:
             os.killpg(pid, signal.SIGKILL)
             while self.pid(name) is not None:
+                time.sleep(0.05)
+            # Forked children die with it; bounded, as an unreaped zombie still counts as alive.
+            deadline = time.monotonic() + 5
+            while _group_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
 
     def down(self) -> None:
@@ -308,6 +347,15 @@ def _alive(pid: int) -> bool:
         return True
 
 
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of the group still runs (a forked child, e.g. RQ's scheduler)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def _tail(path: Path, lines: int = 20) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -347,6 +395,9 @@ def main() -> None:
             if name in stack.commands():
                 print(f"  {name:<10} {stack.url(name)}")
         print(f"  {'milvus':<10} {stack.url('milvus')}\n  {'redis':<10} {stack.url('redis')}")
+        print("Prometheus metrics:")
+        for name, url in stack.metrics_urls().items():
+            print(f"  {name:<18} {url}")
         print(f"Try: curl -s '{stack.url('searchapi')}/v1/search?q=water+wheel'")
     elif args.command == "down":
         stack.down()

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from redis import Redis
 
-from dev.stack import DEFAULT_PORTS, Stack
+from dev.stack import DEFAULT_PORTS, Stack, worker_names
 from sluice.embedders.hashing import HashingEmbedder
 from sluice.settings import MilvusSettings
 from sluice.stores.milvus import ChunkStore
@@ -26,6 +26,9 @@ TEST_ENV = {
 }
 
 
+TRANSFORM_WORKERS = 2
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as sock:
@@ -35,12 +38,12 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Redis, milvus-lite, the three functions and the workers, running for the session."""
+    """Redis, milvus-lite, the functions, the workers and the exporter, running for the session."""
     directory: Path = tmp_path_factory.mktemp("stack")
     running = Stack(
         directory,
-        {name: free_port() for name in DEFAULT_PORTS},
-        transform_workers=2,
+        {name: free_port() for name in [*DEFAULT_PORTS, *worker_names(TRANSFORM_WORKERS)]},
+        transform_workers=TRANSFORM_WORKERS,
         extra_env=TEST_ENV,
         embedder="hashing",  # fast and exact; tests/integration/test_quality.py runs the model
     )

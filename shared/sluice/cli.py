@@ -1,4 +1,5 @@
-"""The `sluice` command: run a delivery worker, list and replay dead-lettered events."""
+"""The `sluice` command: run a delivery worker or the queue exporter, list and replay
+dead-lettered events."""
 
 from __future__ import annotations
 
@@ -31,7 +32,12 @@ def main(argv: list[str] | None = None) -> int:
         help="worker name prefix (a random suffix keeps names of restarted workers unique)",
     )
     worker.add_argument("--burst", action="store_true", help="exit when the queues are empty")
-    worker.add_argument("--metrics-port", type=int, help="serve /metrics on 127.0.0.1:PORT")
+    _metrics_arguments(worker, required=False)
+    exporter = commands.add_parser("exporter", help="serve RQ queue gauges read from Redis")
+    exporter.add_argument(
+        "--queue", action="append", default=[], help="queue to watch (default: every subscriber's)"
+    )
+    _metrics_arguments(exporter, required=True)
     dlq = commands.add_parser("dlq", help="the dead letter: events whose delivery failed for good")
     dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
     dlq_commands.add_parser("list", help="print failed deliveries, one JSON object a line")
@@ -49,8 +55,21 @@ def main(argv: list[str] | None = None) -> int:
         from sluice.worker import run_worker
 
         run_worker(
-            settings, args.queue, name=args.name, burst=args.burst, metrics_port=args.metrics_port
+            settings,
+            args.queue,
+            name=args.name,
+            burst=args.burst,
+            metrics_port=args.metrics_port,
+            metrics_host=args.metrics_host,
         )
+        return 0
+    if args.command == "exporter":
+        from sluice.exporter import run_exporter
+        from sluice.logs import configure_logging
+
+        configure_logging("exporter", settings.logging.level)
+        queues = args.queue or [s.queue for s in settings.routing.subscribers.values()]
+        run_exporter(settings.redis.url, queues, args.metrics_host, args.metrics_port)
         return 0
     if args.dlq_command == "list":
         for entry in failed_deliveries(settings):
@@ -61,6 +80,17 @@ def main(argv: list[str] | None = None) -> int:
     replayed = replay_failed(settings, None if args.all else set(args.job_ids))
     print(f"replayed {replayed} deliveries", file=sys.stderr)
     return 0
+
+
+def _metrics_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    parser.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        help="address to serve /metrics on (default 127.0.0.1; 0.0.0.0 in a container)",
+    )
+    parser.add_argument(
+        "--metrics-port", type=int, required=required, help="port to serve /metrics on"
+    )
 
 
 def _registries(settings: Settings) -> list[FailedJobRegistry]:

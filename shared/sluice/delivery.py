@@ -11,6 +11,10 @@ reply contract):
 - any other 4xx: an event is permanently bad. A single event goes straight to the dead letter
   (no retry); a batch is split into one job per event, so only the bad one ends there.
 When the last attempt fails, the documents are marked `failed` with the reason.
+
+Each attempt is a span of the events' trace (W3C `traceparent`, from the first event's
+distributed-tracing extension): the worker logs with it and sends it as the HTTP `traceparent`
+header; the events themselves keep the extension their emitter gave them.
 """
 
 from __future__ import annotations
@@ -31,10 +35,17 @@ from sluice.errors import SluiceError
 from sluice.events import DOCUMENT_ACCEPTED, DOCUMENT_DELETED, DOCUMENT_EMBEDDED
 from sluice.http import BATCH, STRUCTURED
 from sluice.logs import log_context
-from sluice.metrics import DEAD_LETTERED, DELIVERIES, DELIVERY_DURATION, DOCUMENTS
+from sluice.metrics import (
+    DEAD_LETTERED,
+    DELIVERIES,
+    DELIVERY_DURATION,
+    DELIVERY_RETRIES,
+    DOCUMENTS,
+)
 from sluice.routing import Router, create_router
 from sluice.settings import Settings, cached_settings
 from sluice.stores.documents import IN_FLIGHT, DocumentStore, Status, Transition
+from sluice.tracing import continue_from, from_event
 from sluice.transport.rq import RqTransport
 
 log = logging.getLogger(__name__)
@@ -100,6 +111,7 @@ def deliver(subscriber: str, events: list[str]) -> str:
     ctx = context()
     target = ctx.settings.routing.subscribers[subscriber]
     first = json.loads(events[0])
+    span = continue_from(from_event(first))  # a batch is one publication: one trace
     with log_context(
         event_id=first.get("id"),
         event_type=first.get("type"),
@@ -107,11 +119,13 @@ def deliver(subscriber: str, events: list[str]) -> str:
         tenant=first.get("tenant"),
         subscriber=subscriber,
         batch=len(events),
+        **span.log_fields(),
     ):
         if len(events) == 1:
             headers, body = {"content-type": STRUCTURED}, events[0]
         else:
             headers, body = {"content-type": BATCH}, "[" + ",".join(events) + "]"
+        headers.update(span.attributes())  # the HTTP traceparent (and tracestate) headers
         started = time.perf_counter()
         try:
             response = ctx.http.post(
@@ -136,7 +150,12 @@ def deliver(subscriber: str, events: list[str]) -> str:
         replies = _replies(response)
         if replies:
             ctx.router.publish(replies)
-        log.info("delivered", extra={"replies": len(replies)})
+        if len(events) == 1:
+            log.info("delivered", extra={"replies": len(replies)})
+        else:  # one line per document, so each document's journey shows the delivery
+            for event in map(json.loads, events):
+                with log_context(event_id=event.get("id"), document_id=event.get("subject")):
+                    log.info("delivered", extra={"replies": len(replies)})
         return f"delivered {len(events)}, {len(replies)} replies"
 
 
@@ -162,6 +181,7 @@ def on_failure(
     if isinstance(exc_value, DeliveryFailed) and exc_value.permanent:
         job.retries_left = 0
     if job.retries_left:
+        DELIVERY_RETRIES.labels(str((job.meta or {}).get("subscriber", ""))).inc()
         log.warning(
             "delivery failed, will retry",
             extra={"job_id": job.id, "retries_left": job.retries_left, "error": str(exc_value)},
@@ -177,6 +197,7 @@ def on_failure(
             event_id=event.get("event_id"),
             document_id=event.get("document_id"),
             tenant=event.get("tenant"),
+            trace_id=event.get("trace_id") or None,
             subscriber=subscriber,
         ):
             log.error(

@@ -17,6 +17,8 @@ from typing import Any
 from cloudevents.http import CloudEvent
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from sluice.tracing import TraceContext
+
 PREFIX = "dev.sluice."
 DOCUMENT_SUBMITTED = "dev.sluice.document.submitted"
 DOCUMENT_ACCEPTED = "dev.sluice.document.accepted"
@@ -145,10 +147,18 @@ class ClaimCheck(Payload):
 
 
 def make_event(
-    event_type: str, source: str, payload: Payload, *, subject: str, tenant: str, version: str = ""
+    event_type: str,
+    source: str,
+    payload: Payload,
+    *,
+    subject: str,
+    tenant: str,
+    version: str = "",
+    trace: TraceContext | None = None,
 ) -> CloudEvent:
     """A CloudEvent with a fresh id and JSON data; the document id is its subject, the tenant
-    and document version are extension attributes (`tenant`, `docversion`)."""
+    and document version are extension attributes (`tenant`, `docversion`), and `trace` (the
+    span emitting it) becomes the distributed-tracing extension (`traceparent`, `tracestate`)."""
     attributes = {
         "type": event_type,
         "source": source,
@@ -159,6 +169,8 @@ def make_event(
     }
     if version:
         attributes["docversion"] = version
+    if trace is not None:
+        attributes.update(trace.attributes())
     return CloudEvent(attributes, payload.model_dump(mode="json"))
 
 

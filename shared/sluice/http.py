@@ -20,12 +20,13 @@ from cloudevents.conversion import to_binary, to_dict
 from cloudevents.exceptions import GenericException as CloudEventError
 from cloudevents.http import CloudEvent, from_dict, from_http
 from flask import Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.exceptions import NotFound as WerkzeugNotFound
 from werkzeug.routing import Map, Rule
 
+from sluice.coldstart import ColdStart
 from sluice.errors import (
     BadRequest,
     MethodNotAllowed,
@@ -38,7 +39,8 @@ from sluice.errors import (
     ValidationFailed,
 )
 from sluice.logs import log_context
-from sluice.metrics import EVENTS, FUNCTION_DURATION, FUNCTION_REQUESTS
+from sluice.metrics import EVENTS, FUNCTION_DURATION, FUNCTION_REQUESTS, exposition
+from sluice.tracing import from_event
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,8 @@ Handler = Callable[..., Response]
 STRUCTURED = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
 REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type")
+# Answers that say nothing about whether the function can serve: not the end of a cold start.
+NOT_READINESS = frozenset({"/healthz", "/metrics", "unmatched"})
 
 
 @dataclass(frozen=True)
@@ -58,13 +62,18 @@ class Route:
 
 
 class FunctionApp:
-    """A function's routes plus /healthz, /readyz and /metrics, with errors mapped to JSON."""
+    """A function's routes plus /healthz, /readyz and /metrics, with errors mapped to JSON.
+
+    Built once per process, after the function's heavy objects: its first successful /readyz or
+    request ends the process's cold start (`sluice_cold_start_seconds`).
+    """
 
     def __init__(
         self, name: str, routes: Iterable[Route], readiness: Callable[[], None] | None = None
     ) -> None:
         self.name = name
         self.readiness = readiness
+        self.cold_start = ColdStart(name)
         builtin = [
             Route("/healthz", ("GET",), lambda request: json_response(200, {"status": "ok"})),
             Route("/readyz", ("GET",), self._ready),
@@ -99,6 +108,8 @@ class FunctionApp:
         assert isinstance(response, Response)
         FUNCTION_REQUESTS.labels(self.name, rule, f"{response.status_code // 100}xx").inc()
         FUNCTION_DURATION.labels(self.name, rule).observe(time.perf_counter() - started)
+        if response.status_code < 300 and rule not in NOT_READINESS:
+            self.cold_start.ready()
         return response
 
     def _ready(self, request: Request) -> Response:
@@ -158,7 +169,7 @@ def no_reply() -> Response:
 
 
 def _metrics(request: Request) -> Response:
-    return Response(generate_latest(), status=200, headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return Response(exposition(), status=200, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 def read_body(request: Request, limit: int) -> bytes:
@@ -242,7 +253,12 @@ def event_handler(name: str, max_body_bytes: int, handlers: Mapping[str, EventsH
         body = read_body(request, max_body_bytes)
         if request.mimetype == BATCH:
             events = parse_batch(body, handlers)
-            replies = _dispatch(name, events, handlers)
+            # A batch is one publication (one trace); its handlers log each document's own span.
+            traces = {t.trace_id for t in map(from_event, events) if t is not None}
+            with log_context(
+                batch=len(events), trace_id=traces.pop() if len(traces) == 1 else None
+            ):
+                replies = _dispatch(name, events, handlers)
             return Response(json.dumps([to_dict(r) for r in replies]), status=200, mimetype=BATCH)
         if not is_cloudevent(request):
             raise BadRequest(
@@ -250,11 +266,13 @@ def event_handler(name: str, max_body_bytes: int, handlers: Mapping[str, EventsH
                 code="not_a_cloudevent",
             )
         event = parse_event(request, body, handlers)
+        trace = from_event(event)
         with log_context(
             event_id=event["id"],
             event_type=event["type"],
             document_id=event.get("subject"),
             tenant=event.get("tenant"),
+            trace_id=trace.trace_id if trace else None,
         ):
             replies = _dispatch(name, [event], handlers)
         return event_response(replies[0]) if replies else no_reply()

@@ -1,8 +1,27 @@
-"""Prometheus metrics shared by the functions and the workers (names follow Prometheus rules)."""
+"""Prometheus metrics shared by the functions and the workers (names follow Prometheus rules).
+
+Each process exposes its own metrics. Functions run under gunicorn with one worker process and
+many threads by default (functions-framework's `WORKERS=1`), and prometheus-client's metrics are
+thread-safe, so /metrics just serves the process's registry. With more worker processes, set
+PROMETHEUS_MULTIPROC_DIR to an empty folder shared by them (before the server starts): every
+process then writes its samples to files there and `exposition()` adds them up, whichever
+worker answers the scrape (see docs/pipeline.md).
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+import os
+import re
+from pathlib import Path
+
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 FUNCTION_REQUESTS = Counter(
     "sluice_function_requests_total",
@@ -58,8 +77,65 @@ DELIVERY_DURATION = Histogram(
     "Time of one delivery attempt (HTTP call to the subscriber).",
     ["subscriber"],
 )
+DELIVERY_RETRIES = Counter(
+    "sluice_delivery_retries_total",
+    "Failed delivery attempts scheduled for another attempt (with backoff).",
+    ["subscriber"],
+)
 DEAD_LETTERED = Counter(
     "sluice_dead_lettered_total",
     "Events whose delivery finally failed and were left in the failed-job registry.",
     ["subscriber"],
 )
+COLD_START = Histogram(
+    "sluice_cold_start_seconds",
+    "Time from the server process's start to the first time it could serve (once per process).",
+    ["function"],
+    # searchapi's (Go) buckets, so the cold starts of every service aggregate together.
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+DOCUMENT_FRESHNESS = Histogram(
+    "sluice_document_freshness_seconds",
+    "Time from ingest accepting a document version to index marking it indexed (once per "
+    "version): how long until a change is searchable.",
+    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600),
+)
+
+
+def exposition() -> bytes:
+    """The text a /metrics scrape returns: this process's registry, or, in multiprocess mode,
+    the samples of every process writing to PROMETHEUS_MULTIPROC_DIR."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return generate_latest(REGISTRY)
+    mark_dead_processes(Path(directory))
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+    return generate_latest(registry)
+
+
+_PID_IN_FILE = re.compile(r"_(\d+)\.db$")
+
+
+def mark_dead_processes(directory: Path) -> None:
+    """Drop the live-gauge files of processes that no longer run.
+
+    This is what gunicorn's `child_exit` hook should do (`multiprocess.mark_process_dead`), but
+    functions-framework starts gunicorn without a way to set hooks; doing it at scrape time
+    gives the same result. Counters and histograms of dead processes stay: they are cumulative.
+    """
+    for path in directory.glob("gauge_live*.db"):
+        match = _PID_IN_FILE.search(path.name)
+        if match and not _alive(int(match.group(1))):
+            pid = int(match.group(1))
+            multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Any
 
@@ -43,8 +44,10 @@ def run_worker(
     name: str | None = None,
     burst: bool = False,
     metrics_port: int | None = None,
+    metrics_host: str = "127.0.0.1",
 ) -> bool:
-    """Work on the named queues (all subscribers' queues if none) until stopped."""
+    """Work on the named queues (all subscribers' queues if none) until stopped; serve the
+    process's metrics on http://metrics_host:metrics_port/metrics if a port is given."""
     configure_logging("worker", settings.logging.level)
     redis = Redis.from_url(settings.redis.url)
     set_context(
@@ -57,7 +60,10 @@ def run_worker(
         )
     )
     if metrics_port is not None:
-        start_http_server(metrics_port, addr="127.0.0.1")
+        server, _ = start_http_server(metrics_port, addr=metrics_host)
+        # RQ forks its scheduler from this process: the child must not inherit the listening
+        # socket, or it keeps the port taken (with nobody answering) after the worker is gone.
+        os.register_at_fork(after_in_child=server.socket.close)
     names = queue_names or sorted({s.queue for s in settings.routing.subscribers.values()})
     queues = [Queue(n, connection=redis) for n in names]
     interval = settings.worker.maintenance_interval_seconds

@@ -25,11 +25,12 @@ from sluice.events import (
     make_event,
     now_iso,
 )
-from sluice.logs import log_context
-from sluice.metrics import DOCUMENTS
+from sluice.logs import document_context
+from sluice.metrics import DOCUMENT_FRESHNESS, DOCUMENTS
 from sluice.stores.blobs import BlobStore
 from sluice.stores.documents import DocRef, DocumentStore, Status, Transition
 from sluice.stores.milvus import ChunkStore, chunk_id, metadata_json
+from sluice.tracing import TraceContext, continue_from, from_event
 
 log = logging.getLogger(__name__)
 SOURCE = "/sluice/index"
@@ -56,6 +57,7 @@ class IndexService:
     def handle_embedded(self, events: list[CloudEvent]) -> list[CloudEvent]:
         """Write each current version's chunks; one `document.indexed` per version written."""
         docs = [self.blobs.unwrap(event.data, DocumentEmbedded) for event in events]
+        spans = {_ref(d): continue_from(from_event(e)) for d, e in zip(docs, events, strict=True)}
         for doc in docs:
             if doc.embedder != self.chunks.embedder:
                 raise ValidationFailed(
@@ -64,7 +66,7 @@ class IndexService:
                     code="embedder_mismatch",
                 )
         with self.documents.locked([(d.tenant, d.id) for d in docs], self.lock_timeout):
-            todo = self._current(docs)
+            todo = self._current(docs, spans)
             self.documents.record_written(
                 [(d.tenant, d.id, d.version, len(d.chunks)) for d in todo]
             )
@@ -89,11 +91,22 @@ class IndexService:
                     for d in todo
                 ]
             )
+        # Only the transition to indexed counts: a redelivered event finds the version indexed
+        # already and transitions nothing, so each version is observed once.
         indexed = [d for d, ok in zip(todo, done, strict=True) if ok]
         DOCUMENTS.labels(Status.INDEXED).inc(len(indexed))
         for doc in indexed:
-            with log_context(document_id=doc.id, tenant=doc.tenant):
-                log.info("indexed", extra={"version": doc.version, "chunks": len(doc.chunks)})
+            freshness = _seconds_between(doc.accepted_at, indexed_at)
+            DOCUMENT_FRESHNESS.observe(freshness)
+            with document_context(doc.tenant, doc.id, spans[_ref(doc)]):
+                log.info(
+                    "indexed",
+                    extra={
+                        "version": doc.version,
+                        "chunks": len(doc.chunks),
+                        "freshness_seconds": round(freshness, 3),
+                    },
+                )
         return [
             make_event(
                 DOCUMENT_INDEXED,
@@ -108,6 +121,7 @@ class IndexService:
                 subject=d.id,
                 tenant=d.tenant,
                 version=d.version,
+                trace=spans[_ref(d)],
             )
             for d in indexed
         ]
@@ -116,17 +130,20 @@ class IndexService:
         """Remove documents' chunks (keeping a version resubmitted since the delete)."""
         docs = [DocumentDeleted.model_validate(event.data) for event in events]
         refs = [(d.tenant, d.id) for d in docs]
+        spans = [continue_from(from_event(e)) for e in events]
         with self.documents.locked(refs, self.lock_timeout):
             records = self.documents.get_many(refs)
             keep = [r["version"] if r and r["status"] != Status.DELETED else None for r in records]
             self._delete_versions(refs, keep)
-            for (tenant, doc_id), kept in zip(refs, keep, strict=True):
+            for (tenant, doc_id), kept, span in zip(refs, keep, spans, strict=True):
                 self.chunks.delete_document(tenant, doc_id, keep_version=kept)
-                with log_context(document_id=doc_id, tenant=tenant):
+                with document_context(tenant, doc_id, span):
                     log.info("chunks deleted", extra={"kept_version": kept})
         return []
 
-    def _current(self, docs: list[DocumentEmbedded]) -> list[DocumentEmbedded]:
+    def _current(
+        self, docs: list[DocumentEmbedded], spans: dict[tuple[str, str, str], TraceContext]
+    ) -> list[DocumentEmbedded]:
         """The versions still current and not yet indexed (each once)."""
         records = self.documents.get_many([(d.tenant, d.id) for d in docs])
         todo: dict[tuple[str, str, str], DocumentEmbedded] = {}
@@ -138,7 +155,7 @@ class IndexService:
             ):
                 todo[(doc.tenant, doc.id, doc.version)] = doc
             else:
-                with log_context(document_id=doc.id, tenant=doc.tenant):
+                with document_context(doc.tenant, doc.id, spans[_ref(doc)]):
                     log.info(
                         "skipped: version %s is superseded, deleted or already indexed", doc.version
                     )
@@ -187,3 +204,13 @@ class IndexService:
             }
             for c in doc.chunks
         ]
+
+
+def _seconds_between(start: str, end: str) -> float:
+    """Seconds from one ISO 8601 time to another (0 if the clocks of two hosts disagree)."""
+    return max(0.0, (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds())
+
+
+def _ref(doc: DocumentEmbedded) -> tuple[str, str, str]:
+    """A document version's (tenant, id, version)."""
+    return (doc.tenant, doc.id, doc.version)

@@ -18,7 +18,9 @@ from sluice.http import (
     read_body,
     require_json,
 )
+from sluice.logs import log_context
 from sluice.metrics import EVENTS
+from sluice.tracing import TraceContext, continue_from, from_event, from_headers
 from sluice_ingest.auth import Authenticator
 from sluice_ingest.service import IngestService
 
@@ -52,9 +54,16 @@ class IngestApi:
             event = parse_event(request, body, [DOCUMENT_SUBMITTED])
             EVENTS.labels("ingest", "in", event["type"]).inc()
             data: Any = event.data
+            # The event's own trace (distributed-tracing extension) first, then the request's.
+            span = continue_from(from_event(event), from_headers(request.headers))
         else:
             require_json(request)
             data = parse_json(body)
+            span = continue_from(from_headers(request.headers))
+        with log_context(**span.log_fields()):
+            return self._submit(request, data, span)
+
+    def _submit(self, request: Request, data: Any, span: TraceContext) -> Response:
         single, batch = _documents(data)
         tenants = {d.tenant for d in batch}
         if len(tenants) > 1:
@@ -62,7 +71,7 @@ class IngestApi:
                 "all documents of a batch must name the same tenant", code="mixed_tenants"
             )
         tenant = self.auth.tenant(request, tenants.pop())
-        results = [r.to_json() for r in self.service.submit(batch, tenant)]
+        results = [r.to_json() for r in self.service.submit(batch, tenant, span)]
         return json_response(202, results[0] if single else {"documents": results})
 
     def status(self, request: Request, doc_id: str) -> Response:
@@ -75,7 +84,9 @@ class IngestApi:
         """Delete the document and its chunks."""
         tenant = self._tenant_from_query(request)
         _check_id(doc_id)
-        return json_response(202, self.service.delete(tenant, doc_id).to_json())
+        span = continue_from(from_headers(request.headers))
+        with log_context(**span.log_fields()):
+            return json_response(202, self.service.delete(tenant, doc_id, span).to_json())
 
     def _tenant_from_query(self, request: Request) -> str:
         claimed = request.args.get("tenant")

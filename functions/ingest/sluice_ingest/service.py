@@ -26,6 +26,7 @@ from sluice.routing import Router
 from sluice.settings import IngestSettings
 from sluice.stores.blobs import BlobStore
 from sluice.stores.documents import DocumentStore, Status, Transition
+from sluice.tracing import TraceContext
 
 log = logging.getLogger(__name__)
 SOURCE = "/sluice/ingest"
@@ -69,8 +70,11 @@ class IngestService:
         self.router = router
         self.tenant_in_url = tenant_in_url
 
-    def submit(self, batch: list[DocumentIn], tenant: str) -> list[Submitted]:
-        """Record and publish every new document version; all-or-nothing validation first."""
+    def submit(
+        self, batch: list[DocumentIn], tenant: str, trace: TraceContext | None = None
+    ) -> list[Submitted]:
+        """Record and publish every new document version; all-or-nothing validation first.
+        The events carry `trace` (the span of the request that submitted them)."""
         self._check_batch(batch)
         depth = self.router.depth(DOCUMENT_ACCEPTED)
         if depth > self.settings.queue_bound:
@@ -113,6 +117,7 @@ class IngestService:
                         subject=doc_id,
                         tenant=tenant,
                         version=version,
+                        trace=trace,
                     )
                 )
         self._publish(events, [r for r in results if r.status == Status.ACCEPTED], tenant)
@@ -129,7 +134,7 @@ class IngestService:
             raise NotFound(f"document {doc_id!r} is unknown", code="document_not_found")
         return record
 
-    def delete(self, tenant: str, doc_id: str) -> Submitted:
+    def delete(self, tenant: str, doc_id: str, trace: TraceContext | None = None) -> Submitted:
         """Mark the document deleted and ask index to remove its chunks; 404 if unknown."""
         record = self.documents.get(tenant, doc_id)
         if record is None or not self.documents.mark_deleted(tenant, doc_id):
@@ -140,6 +145,7 @@ class IngestService:
             DocumentDeleted(id=doc_id, tenant=tenant, deleted_at=now_iso()),
             subject=doc_id,
             tenant=tenant,
+            trace=trace,
         )
         self.router.publish([event])
         DOCUMENTS.labels(Status.DELETED).inc()

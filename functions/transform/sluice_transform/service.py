@@ -20,11 +20,12 @@ from sluice.events import (
     EmbeddedChunk,
     make_event,
 )
-from sluice.logs import log_context
+from sluice.logs import document_context
 from sluice.metrics import CHUNKS_PER_DOCUMENT, DOCUMENTS, EMBED_BATCH_SIZE, EMBED_DURATION
 from sluice.settings import ChunkerSettings
 from sluice.stores.blobs import BlobStore
 from sluice.stores.documents import DocumentStore, Status, Transition
+from sluice.tracing import continue_from, from_event
 
 log = logging.getLogger(__name__)
 SOURCE = "/sluice/transform"
@@ -52,13 +53,15 @@ class TransformService:
     def handle(self, events: list[CloudEvent]) -> list[CloudEvent]:
         """One `document.embedded` per current version; superseded or indexed ones are skipped."""
         docs = [self.blobs.unwrap(event.data, DocumentAccepted) for event in events]
+        # Each document's span: a child of the one that emitted its event (its trace goes on).
+        spans = {_ref(d): continue_from(from_event(e)) for d, e in zip(docs, events, strict=True)}
         started = self.documents.transition_many(
             [Transition(d.tenant, d.id, d.version, Status.TRANSFORMING, STARTS_FROM) for d in docs]
         )
         current = [d for d, ok in zip(docs, started, strict=True) if ok]
         for doc, ok in zip(docs, started, strict=True):
             if not ok:
-                with log_context(document_id=doc.id, tenant=doc.tenant):
+                with document_context(doc.tenant, doc.id, spans[_ref(doc)]):
                     log.info("skipped: version %s is superseded or already indexed", doc.version)
         chunked = [chunk_text(d.text, self.chunker.size, self.chunker.overlap) for d in current]
         vectors = iter(
@@ -70,10 +73,10 @@ class TransformService:
                 ]
             )
         )
-        embedded = [
-            self._embedded(doc, chunks, [next(vectors) for _ in chunks])
-            for doc, chunks in zip(current, chunked, strict=True)
-        ]
+        embedded = []
+        for doc, chunks in zip(current, chunked, strict=True):
+            with document_context(doc.tenant, doc.id, spans[_ref(doc)]):
+                embedded.append(self._embedded(doc, chunks, [next(vectors) for _ in chunks]))
         done = self.documents.transition_many(
             [
                 Transition(
@@ -96,6 +99,7 @@ class TransformService:
                 subject=doc.id,
                 tenant=doc.tenant,
                 version=doc.version,
+                trace=spans[_ref(doc)],
             )
             for doc in embedded
         ]
@@ -115,8 +119,7 @@ class TransformService:
         self, doc: DocumentAccepted, chunks: list[Chunk], vectors: list[list[float]]
     ) -> DocumentEmbedded:
         CHUNKS_PER_DOCUMENT.observe(len(chunks))
-        with log_context(document_id=doc.id, tenant=doc.tenant):
-            log.info("embedded", extra={"version": doc.version, "chunks": len(chunks)})
+        log.info("embedded", extra={"version": doc.version, "chunks": len(chunks)})
         return DocumentEmbedded(
             id=doc.id,
             tenant=doc.tenant,
@@ -130,3 +133,8 @@ class TransformService:
                 for c, v in zip(chunks, vectors, strict=True)
             ],
         )
+
+
+def _ref(doc: DocumentAccepted) -> tuple[str, str, str]:
+    """A document version's (tenant, id, version)."""
+    return (doc.tenant, doc.id, doc.version)

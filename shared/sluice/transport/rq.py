@@ -18,6 +18,7 @@ from redis import Redis
 from rq import Callback, Queue, Retry
 
 from sluice.settings import RouteSettings, RoutingSettings, WorkerSettings
+from sluice.tracing import from_event
 
 DELIVER = "sluice.delivery.deliver"
 ON_FAILURE = "sluice.delivery.on_failure"
@@ -31,6 +32,7 @@ def event_meta(event: CloudEvent) -> dict[str, str]:
         "document_id": event.get("subject") or "",
         "document_version": event.get("docversion") or "",
         "tenant": event.get("tenant") or "",
+        "trace_id": trace.trace_id if (trace := from_event(event)) else "",
     }
 
 
