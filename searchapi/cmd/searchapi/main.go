@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"google.golang.org/grpc/grpclog"
+
 	"sluice.dev/searchapi/internal/config"
 	"sluice.dev/searchapi/internal/documents"
 	"sluice.dev/searchapi/internal/embed"
@@ -89,6 +91,7 @@ func realMain(ctx context.Context) error {
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level(cfg.Logging.Level)})).
 		With("service", "searchapi")
+	grpclog.SetLoggerV2(grpcLogger{log})
 	m := metrics.New()
 
 	embedder, err := newEmbedder(cfg, m)

@@ -197,7 +197,7 @@ func TestReadiness(t *testing.T) {
 
 func TestTheFirstSuccessfulReadinessCheckRecordsTheColdStart(t *testing.T) {
 	t.Parallel()
-	var ready error = errors.New("connection refused")
+	ready := errors.New("connection refused")
 	m := metrics.New()
 	handler := New(Deps{
 		Searcher: &fakeSearcher{}, Documents: fakeDocuments{}, Chunks: &fakeChunks{},
