@@ -29,6 +29,7 @@ import httpx
 from cloudevents.exceptions import GenericException as CloudEventError
 from cloudevents.http import CloudEvent, from_dict, from_http, from_json
 from redis import Redis
+from rq import get_current_job
 from rq.job import Job
 
 from sluice.errors import SluiceError
@@ -153,10 +154,21 @@ def deliver(subscriber: str, events: list[str]) -> str:
         if len(events) == 1:
             log.info("delivered", extra={"replies": len(replies)})
         else:  # one line per document, so each document's journey shows the delivery
-            for event in map(json.loads, events):
-                with log_context(event_id=event.get("id"), document_id=event.get("subject")):
+            for meta in _batch_meta(events):
+                with log_context(event_id=meta["event_id"], document_id=meta["document_id"]):
                     log.info("delivered", extra={"replies": len(replies)})
         return f"delivered {len(events)}, {len(replies)} replies"
+
+
+def _batch_meta(events: list[str]) -> list[dict[str, str]]:
+    """Each event's id and document, from the job's meta: parsing the events themselves (an
+    embedded document carries every chunk's vector) would cost more than the delivery."""
+    job = get_current_job()
+    meta: list[dict[str, str]] = (job.meta or {}).get("events", []) if job is not None else []
+    if len(meta) == len(events):
+        return meta
+    parsed = [json.loads(event) for event in events]
+    return [{"event_id": e.get("id", ""), "document_id": e.get("subject", "")} for e in parsed]
 
 
 def _split(subscriber: str, events: list[str], reason: str) -> None:

@@ -83,6 +83,21 @@ def test_a_callers_trace_follows_the_document_through_every_process(
     assert index_line["level"] == "INFO" and index_line["logger"].startswith("sluice_index")
 
 
+def test_each_document_of_a_batch_is_logged_by_every_hop_in_the_batch_s_trace(
+    stack: Stack, ingest: httpx.Client, tenant: str
+) -> None:
+    # A batch travels as one RQ job and one HTTP call per hop; every hop still logs each
+    # document (the workers from the job's meta, without decoding the events).
+    batch = [{"id": f"batched-{n}", "text": f"Batch member {n}.", "tenant": tenant} for n in (1, 2)]
+    response = ingest.post(
+        "/documents", json={"documents": batch}, headers={"traceparent": TRACEPARENT}
+    )
+    assert response.status_code == 202
+    for document in batch:
+        wait_status(ingest, document["id"], tenant, "indexed")
+        _follow(stack, document["id"], TRACE_ID)
+
+
 def test_a_document_without_a_trace_gets_a_new_one_that_follows_it(
     stack: Stack, ingest: httpx.Client, tenant: str
 ) -> None:
