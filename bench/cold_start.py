@@ -67,10 +67,13 @@ def one_start(target: str) -> tuple[float, float]:
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
+    deadline = started + 60
     try:
         while True:
             if process.poll() is not None:
                 raise SystemExit(f"{target} exited at start (is the model built? Redis up?)")
+            if time.perf_counter() > deadline:
+                raise SystemExit(f"{target} not ready after 60 s (is Redis up on its URL?)")
             try:
                 if httpx.get(base + "/readyz", timeout=5).status_code == 200:
                     break
