@@ -216,10 +216,12 @@ def on_failure(
                 "delivery failed for good; left in the failed-job registry",
                 extra={"job_id": job.id, "error": reason},
             )
-    _mark_failed(events, reason)
+    mark_failed(context().documents, events, reason)
 
 
-def _mark_failed(events: list[dict[str, str]], reason: str) -> None:
+def mark_failed(documents: DocumentStore, events: list[dict[str, str]], reason: str) -> None:
+    """Mark the documents of finally undeliverable events (`event_meta` dicts) failed, with
+    the reason, unless a newer version or a final status has taken their place."""
     changes = [
         Transition(
             e["tenant"],
@@ -233,7 +235,7 @@ def _mark_failed(events: list[dict[str, str]], reason: str) -> None:
         if e.get("event_type") in DOCUMENT_EVENTS and e.get("document_version")
     ]
     if changes:
-        DOCUMENTS.labels(Status.FAILED).inc(sum(context().documents.transition_many(changes)))
+        DOCUMENTS.labels(Status.FAILED).inc(sum(documents.transition_many(changes)))
 
 
 def _replies(response: httpx.Response) -> list[CloudEvent]:

@@ -24,12 +24,12 @@ from rq.job import JobStatus
 from rq.registry import FailedJobRegistry
 from rq.results import Result
 
-from sluice.delivery import DOCUMENT_EVENTS
+from sluice.delivery import mark_failed
 from sluice.http import FunctionApp, Route, event_handler
 from sluice.logs import configure_logging, log_context
-from sluice.metrics import DEAD_LETTERED, DOCUMENTS
+from sluice.metrics import DEAD_LETTERED
 from sluice.settings import RouteSettings, RoutingSettings, WorkerSettings
-from sluice.stores.documents import IN_FLIGHT, DocumentStore, Status, Transition
+from sluice.stores.documents import DocumentStore
 from sluice.transport.rq import DELIVER, ON_FAILURE, event_meta
 from sluice_ingest.container import IngestContainer
 
@@ -76,7 +76,7 @@ class DeadLetterService:
                         "broker delivery failed for good; left in the failed-job registry",
                         extra={"job_id": job_id, "error": reason},
                     )
-            self._mark_failed(clean, reason)
+            mark_failed(self.documents, [event_meta(clean)], reason)
         return []
 
     def _failed_routes(self, event: CloudEvent) -> list[RouteSettings]:
@@ -113,20 +113,6 @@ class DeadLetterService:
             Result.create_failure(job, ttl, reason, pipeline=pipe)
             pipe.execute()
         return job.id
-
-    def _mark_failed(self, event: CloudEvent, reason: str) -> None:
-        meta = event_meta(event)
-        if meta["event_type"] not in DOCUMENT_EVENTS or not meta["document_version"]:
-            return
-        change = Transition(
-            meta["tenant"],
-            meta["document_id"],
-            meta["document_version"],
-            Status.FAILED,
-            IN_FLIGHT,
-            {"error": reason[:2000]},
-        )
-        DOCUMENTS.labels(Status.FAILED).inc(sum(self.documents.transition_many([change])))
 
 
 def _address(url: str) -> tuple[str, int] | None:
