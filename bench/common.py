@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import socket
 import tempfile
@@ -111,3 +112,15 @@ def wait_indexed(
             raise SystemExit(f"{len(pending)} documents not indexed after {timeout:.0f} s")
         if pending:
             time.sleep(interval)
+
+
+def document_text(rng: random.Random, sentence: Callable[[random.Random], str]) -> str:
+    """Paragraphs of 3 to 7 sentences, about 1,500 to 3,000 characters in all."""
+    target = rng.randint(1500, 3000)
+    paragraphs: list[str] = []
+    length = 0
+    while length < target:
+        paragraph = " ".join(sentence(rng) for _ in range(rng.randint(3, 7)))
+        paragraphs.append(paragraph)
+        length += len(paragraph) + 2
+    return "\n\n".join(paragraphs)

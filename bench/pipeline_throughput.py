@@ -42,6 +42,7 @@ if str(ROOT) not in sys.path:  # run as a script (`python bench/...`): make `dev
 
 from bench.common import (  # noqa: E402
     cpu_seconds,
+    document_text,
     post_documents,
     running_stack,
     say,
@@ -105,18 +106,6 @@ def sentence(rng: random.Random) -> str:
     return " ".join(words).capitalize() + rng.choice(".......?!")
 
 
-def document_text(rng: random.Random) -> str:
-    """Paragraphs of 3 to 7 sentences, about 1,500 to 3,000 characters in all."""
-    target = rng.randint(1500, 3000)
-    paragraphs: list[str] = []
-    length = 0
-    while length < target:
-        paragraph = " ".join(sentence(rng) for _ in range(rng.randint(3, 7)))
-        paragraphs.append(paragraph)
-        length += len(paragraph) + 2
-    return "\n\n".join(paragraphs)
-
-
 def make_documents(count: int, seed: int) -> list[dict[str, Any]]:
     """`count` deterministic documents as ingest takes them."""
     rng = random.Random(seed)
@@ -124,7 +113,7 @@ def make_documents(count: int, seed: int) -> list[dict[str, Any]]:
         {
             "id": f"bench-{seed}-{n:06d}",
             "title": " ".join(rng.choices(WORDS, k=rng.randint(3, 7))).title(),
-            "text": document_text(rng),
+            "text": document_text(rng, sentence),
             "metadata": {"source": "bench", "n": n, "topic": rng.choice(TOPICS)},
         }
         for n in range(count)

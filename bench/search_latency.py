@@ -58,6 +58,7 @@ if str(ROOT) not in sys.path:  # run as a script (`python bench/...`): make `dev
 
 from bench.common import (  # noqa: E402
     cpu_seconds,
+    document_text,
     post_documents,
     running_stack,
     say,
@@ -124,18 +125,6 @@ def sentence(rng: random.Random) -> str:
     return " ".join(words).capitalize() + rng.choice(".......?!")
 
 
-def document_text(rng: random.Random) -> str:
-    """Paragraphs of 3 to 7 sentences, about 1,500 to 3,000 characters in all."""
-    target = rng.randint(1500, 3000)
-    paragraphs: list[str] = []
-    length = 0
-    while length < target:
-        paragraph = " ".join(sentence(rng) for _ in range(rng.randint(3, 7)))
-        paragraphs.append(paragraph)
-        length += len(paragraph) + 2
-    return "\n\n".join(paragraphs)
-
-
 def make_documents(chunks: int, seed: int) -> tuple[list[dict[str, Any]], int]:
     """Deterministic documents, as ingest takes them, until they make at least `chunks` chunks
     (cut as the transform function will); the documents and their number of chunks."""
@@ -144,7 +133,7 @@ def make_documents(chunks: int, seed: int) -> tuple[list[dict[str, Any]], int]:
     documents: list[dict[str, Any]] = []
     total = 0
     while total < chunks:
-        text = document_text(rng)
+        text = document_text(rng, sentence)
         total += len(chunk_text(text, settings.size, settings.overlap))
         documents.append(
             {
