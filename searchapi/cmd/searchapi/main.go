@@ -98,13 +98,8 @@ func realMain(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	info := embedder.Info()
-	version := info.Version
-	if cfg.Embedder.Kind != "hashing" {
-		version = "" // an endpoint does not say which build of the model it serves
-	}
 	chunks := milvus.New(cfg.Milvus.URI, cfg.Milvus.Token, cfg.Milvus.Collection,
-		milvus.Embedder{Name: info.Name, Dim: info.Dim, Version: version}, cfg.Milvus.Timeout(), m.ObserveMilvus)
+		embedder.Identity(), cfg.Milvus.Timeout(), m.ObserveMilvus)
 	defer func() { _ = chunks.Close(context.Background()) }()
 	records, err := documents.New(cfg.Redis.URL, cfg.Redis.KeyPrefix)
 	if err != nil {
@@ -128,7 +123,7 @@ func realMain(ctx context.Context) error {
 	failed := make(chan error, 1)
 	go func() { failed <- httpServer.ListenAndServe() }()
 	log.Info("listening", "address", s.Address(), "collection", cfg.Milvus.Collection,
-		"embedder", embedder.Info().Name, "api_keys", len(cfg.Auth.APIKeys) > 0)
+		"embedder", embedder.Identity().Name, "api_keys", len(cfg.Auth.APIKeys) > 0)
 	select {
 	case err := <-failed:
 		return err

@@ -48,8 +48,8 @@ func NewCached(inner Embedder, size int, observe func(hit bool)) (*Cached, error
 	return c, nil
 }
 
-// Info returns the inner embedder's Info.
-func (c *Cached) Info() Info { return c.inner.Info() }
+// Identity returns the inner embedder's identity.
+func (c *Cached) Identity() Identity { return c.inner.Identity() }
 
 // Embed returns the cached vectors of texts and embeds the others, each
 // distinct text once, in a single call to the inner embedder, whose answers it

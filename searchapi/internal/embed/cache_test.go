@@ -33,7 +33,7 @@ func (f *fakeEmbedder) Embed(_ context.Context, texts []string) ([][]float32, er
 	return out, nil
 }
 
-func (f *fakeEmbedder) Info() Info { return Info{Name: "fake", Dim: 2, Version: "test"} }
+func (f *fakeEmbedder) Identity() Identity { return Identity{Name: "fake", Dim: 2, Version: "test"} }
 
 func (f *fakeEmbedder) setErr(err error) {
 	f.mu.Lock()
@@ -246,8 +246,8 @@ func TestNewCached(t *testing.T) {
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("NewCached() error = %v, want error %v", err, tt.wantErr)
 			}
-			if err == nil && c.Info() != tt.inner.Info() {
-				t.Errorf("Info() = %+v, want the inner embedder's %+v", c.Info(), tt.inner.Info())
+			if err == nil && c.Identity() != tt.inner.Identity() {
+				t.Errorf("Identity() = %+v, want the inner embedder's %+v", c.Identity(), tt.inner.Identity())
 			}
 		})
 	}

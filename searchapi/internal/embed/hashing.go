@@ -27,9 +27,10 @@ func NewHashing(dim int) *Hashing {
 	return &Hashing{dim: dim}
 }
 
-// Info returns Info{Name: "hashing", Dim: dim, Version: "1"}.
-func (h *Hashing) Info() Info {
-	return Info{Name: "hashing", Dim: h.dim, Version: "1"}
+// Identity returns Identity{Name: "hashing", Dim: dim, Version: "1"} ("1" is
+// the algorithm's version, HASHING_VERSION on the Python side).
+func (h *Hashing) Identity() Identity {
+	return Identity{Name: "hashing", Dim: h.dim, Version: "1"}
 }
 
 // Embed returns one unit vector per text, or the zero vector for a text

@@ -36,7 +36,7 @@ func loadVectorCases(t *testing.T) []vectorCase {
 		t.Fatalf("reading the shared test vectors: %v", err)
 	}
 	var doc struct {
-		Embedder Info         `json:"embedder"`
+		Embedder Identity     `json:"embedder"`
 		Cases    []vectorCase `json:"cases"`
 	}
 	if err := json.Unmarshal(raw, &doc); err != nil {
@@ -267,11 +267,11 @@ func TestHashingCaseAndPunctuationInsensitive(t *testing.T) {
 	}
 }
 
-func TestHashingInfo(t *testing.T) {
+func TestHashingIdentity(t *testing.T) {
 	t.Parallel()
-	want := Info{Name: "hashing", Dim: 32, Version: "1"}
-	if got := NewHashing(32).Info(); got != want {
-		t.Errorf("Info() = %+v, want %+v", got, want)
+	want := Identity{Name: "hashing", Dim: 32, Version: "1"}
+	if got := NewHashing(32).Identity(); got != want {
+		t.Errorf("Identity() = %+v, want %+v", got, want)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -20,11 +21,18 @@ const maxMessageBytes = 512
 
 // HTTP is a client of an OpenAI-compatible embeddings endpoint. It is safe
 // for concurrent use.
+//
+// Sluice's own endpoint adds its identity to each answer ("embedder":
+// {"name", "dim", "version"}); HTTP reports the last one it received. Until
+// then, or with an endpoint that never says (another OpenAI-compatible
+// server), its identity is the configured model and dimension with an
+// unknown version.
 type HTTP struct {
-	url    string
-	model  string
-	dim    int
-	client *http.Client
+	url      string
+	model    string
+	dim      int
+	client   *http.Client
+	reported atomic.Pointer[Identity]
 }
 
 var _ Embedder = (*HTTP)(nil)
@@ -40,9 +48,13 @@ func NewHTTP(url, model string, dim int, client *http.Client) *HTTP {
 	return &HTTP{url: url, model: model, dim: dim, client: client}
 }
 
-// Info returns Info{Name: model, Dim: dim, Version: "http"}.
-func (h *HTTP) Info() Info {
-	return Info{Name: h.model, Dim: h.dim, Version: "http"}
+// Identity returns the identity the endpoint last reported, else
+// Identity{Name: model, Dim: dim} (version unknown).
+func (h *HTTP) Identity() Identity {
+	if reported := h.reported.Load(); reported != nil {
+		return *reported
+	}
+	return Identity{Name: h.model, Dim: h.dim}
 }
 
 type embeddingsRequest struct {
@@ -56,13 +68,16 @@ type embeddingsResponse struct {
 		Index     *int      `json:"index"`
 	} `json:"data"`
 	Model string `json:"model"`
+	// Embedder is Sluice's addition to the OpenAI shape; other servers omit it.
+	Embedder *Identity `json:"embedder"`
 }
 
 // Embed sends all texts in one request and returns their vectors in the order
 // of texts. Network errors, timeouts and 429 or 5xx answers wrap
 // ErrUnavailable; other error answers and malformed answers (wrong count,
-// wrong dimension, bad indexes) wrap ErrBadResponse. If ctx is cancelled the
-// error wraps context.Canceled but not ErrUnavailable; an expired ctx deadline
+// wrong dimension, bad indexes, an embedder of another name or dimension than
+// the configured model's) wrap ErrBadResponse. If ctx is cancelled the error
+// wraps context.Canceled but not ErrUnavailable; an expired ctx deadline
 // is a timeout.
 func (h *HTTP) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	if len(texts) == 0 {
@@ -107,6 +122,10 @@ func (h *HTTP) decode(raw []byte, n int) ([][]float32, error) {
 	if err := json.Unmarshal(raw, &answer); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadResponse, err)
 	}
+	if reported := answer.Embedder; reported != nil && (reported.Name != h.model || reported.Dim != h.dim) {
+		return nil, fmt.Errorf("%w: the endpoint serves embedder %+v, not the configured model %q of dimension %d",
+			ErrBadResponse, *reported, h.model, h.dim)
+	}
 	if len(answer.Data) != n {
 		return nil, fmt.Errorf("%w: %d embeddings for %d texts", ErrBadResponse, len(answer.Data), n)
 	}
@@ -127,6 +146,9 @@ func (h *HTTP) decode(raw []byte, n int) ([][]float32, error) {
 				ErrBadResponse, i, len(d.Embedding), h.dim)
 		}
 		out[i] = d.Embedding
+	}
+	if answer.Embedder != nil {
+		h.reported.Store(answer.Embedder)
 	}
 	return out, nil
 }

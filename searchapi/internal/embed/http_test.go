@@ -78,8 +78,137 @@ func TestHTTPEmbed(t *testing.T) {
 			t.Errorf("vector %d = %v, want %v", i, got[i], want)
 		}
 	}
-	if want := (Info{Name: "test-model", Dim: 4, Version: "http"}); e.Info() != want {
-		t.Errorf("Info() = %+v, want %+v", e.Info(), want)
+	if want := (Identity{Name: "test-model", Dim: 4}); e.Identity() != want {
+		t.Errorf("Identity() of an endpoint that does not report one = %+v, want %+v", e.Identity(), want)
+	}
+}
+
+// reporting serves one embedding per input, adding `embedder` to the answer
+// as Sluice's endpoint does.
+func reporting(embedder string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Input []string `json:"input"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		data := make([]map[string]any, len(req.Input))
+		for i := range req.Input {
+			data[i] = map[string]any{"object": "embedding", "index": i, "embedding": []float32{1, 0, 0, 0}}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = fmt.Fprintf(w, `{"object": "list", "data": %s, "model": "test-model", "embedder": %s}`,
+			must(json.Marshal(data)), embedder)
+	}
+}
+
+func must(raw []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return raw
+}
+
+func TestHTTPIdentity(t *testing.T) {
+	t.Parallel()
+	configured := Identity{Name: "test-model", Dim: 4}
+	tests := []struct {
+		name     string
+		embedder string // the answer's "embedder" field
+		want     Identity
+		fails    bool
+	}{
+		{name: "reported", embedder: `{"name": "test-model", "dim": 4, "version": "onnx-1"}`,
+			want: Identity{Name: "test-model", Dim: 4, Version: "onnx-1"}},
+		{name: "reported without a version", embedder: `{"name": "test-model", "dim": 4, "version": ""}`,
+			want: configured},
+		{name: "null", embedder: `null`, want: configured},
+		{name: "another model", embedder: `{"name": "other-model", "dim": 4, "version": "1"}`,
+			want: configured, fails: true},
+		{name: "another dimension", embedder: `{"name": "test-model", "dim": 8, "version": "1"}`,
+			want: configured, fails: true},
+		{name: "not an identity", embedder: `"test-model"`, want: configured, fails: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(reporting(tt.embedder))
+			t.Cleanup(srv.Close)
+			e := NewHTTP(srv.URL, "test-model", 4, srv.Client())
+			if got := e.Identity(); got != configured {
+				t.Fatalf("Identity() before any answer = %+v, want %+v", got, configured)
+			}
+			_, err := e.Embed(t.Context(), []string{"a"})
+			if tt.fails != errors.Is(err, ErrBadResponse) {
+				t.Fatalf("Embed() error = %v, want ErrBadResponse: %v", err, tt.fails)
+			}
+			if got := e.Identity(); got != tt.want {
+				t.Errorf("Identity() after the answer = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHTTPIdentityIsSafeForConcurrentUse(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(reporting(`{"name": "test-model", "dim": 4, "version": "v2"}`))
+	t.Cleanup(srv.Close)
+	e := NewHTTP(srv.URL, "test-model", 4, srv.Client())
+	done := make(chan error)
+	for range 8 {
+		go func() {
+			_, err := e.Embed(t.Context(), []string{"a"})
+			_ = e.Identity()
+			done <- err
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.Identity().Version; got != "v2" {
+		t.Errorf("version %q, want v2", got)
+	}
+}
+
+func TestIdentityMatches(t *testing.T) {
+	t.Parallel()
+	hashing := Identity{Name: "hashing", Dim: 384, Version: "1"}
+	tests := []struct {
+		name  string
+		other Identity
+		want  bool
+	}{
+		{"equal", hashing, true},
+		{"other version unknown", Identity{Name: "hashing", Dim: 384}, true},
+		{"other version", Identity{Name: "hashing", Dim: 384, Version: "2"}, false},
+		{"other name", Identity{Name: "all-MiniLM-L6-v2", Dim: 384, Version: "1"}, false},
+		{"other dimension", Identity{Name: "hashing", Dim: 16, Version: "1"}, false},
+		{"other dimension, version unknown", Identity{Name: "hashing", Dim: 16}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := hashing.Matches(tt.other); got != tt.want {
+				t.Errorf("%+v.Matches(%+v) = %v, want %v", hashing, tt.other, got, tt.want)
+			}
+			if got := tt.other.Matches(hashing); got != tt.want {
+				t.Errorf("Matches is not symmetric for %+v", tt.other)
+			}
+		})
+	}
+}
+
+func TestIdentityJSON(t *testing.T) {
+	t.Parallel()
+	// The JSON the Python index function records in the collection property sluice.embedder.
+	const recorded = `{"name":"hashing","dim":384,"version":"1"}`
+	var got Identity
+	if err := json.Unmarshal([]byte(recorded), &got); err != nil || got != (Identity{"hashing", 384, "1"}) {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+	if raw, _ := json.Marshal(got); string(raw) != recorded {
+		t.Errorf("marshalled %s, want %s", raw, recorded)
 	}
 }
 

@@ -18,6 +18,8 @@ import (
 	"github.com/milvus-io/milvus/client/v2/milvusclient"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"sluice.dev/searchapi/internal/embed"
 )
 
 var (
@@ -32,14 +34,6 @@ var (
 
 // embedderProperty is the collection property where the index function records its embedder.
 const embedderProperty = "sluice.embedder"
-
-// Embedder identifies the vectors a collection holds ({"name","dim","version"} in its
-// properties). An empty Version is not compared.
-type Embedder struct {
-	Name    string `json:"name"`
-	Dim     int    `json:"dim"`
-	Version string `json:"version"`
-}
 
 // Fields read back with every hit (naming them keeps vectors out of the answer).
 var outputFields = []string{"chunk_id", "doc_id", "chunk", "title", "text", "metadata"}
@@ -62,7 +56,7 @@ type Observer func(operation string, took time.Duration)
 type Store struct {
 	config     milvusclient.ClientConfig
 	collection string
-	embedder   Embedder
+	embedder   embed.Identity
 	timeout    time.Duration
 	observe    Observer
 	verified   atomic.Bool
@@ -73,7 +67,7 @@ type Store struct {
 
 // New returns a store for the collection (or alias) filled by `embedder`; it connects on
 // first use.
-func New(uri, token, collection string, embedder Embedder, timeout time.Duration, observe Observer) *Store {
+func New(uri, token, collection string, embedder embed.Identity, timeout time.Duration, observe Observer) *Store {
 	if observe == nil {
 		observe = func(string, time.Duration) {}
 	}
@@ -247,13 +241,13 @@ func (s *Store) verify(ctx context.Context, client *milvusclient.Client) error {
 		}
 		return nil // no collection yet: nothing to search, nothing to compare
 	}
-	var recorded Embedder
+	var recorded embed.Identity
 	if err := json.Unmarshal([]byte(collection.Properties[embedderProperty]), &recorded); err != nil {
 		return fmt.Errorf("%w: collection %s does not record its embedder (property %s)",
 			ErrEmbedderMismatch, s.collection, embedderProperty)
 	}
 	want := s.embedder
-	if recorded.Name != want.Name || recorded.Dim != want.Dim || (want.Version != "" && recorded.Version != want.Version) {
+	if !recorded.Matches(want) {
 		return fmt.Errorf("%w: collection %s holds vectors of %+v but searchapi embeds queries with %+v",
 			ErrEmbedderMismatch, s.collection, recorded, want)
 	}
