@@ -31,10 +31,10 @@ from redis import Redis
 from rq import Worker
 
 from sluice.chunker import chunk_text, search_text
-from sluice.embedders import Embedder, create_embedder, embedder_info
-from sluice.events import DEFAULT_TENANT, DocumentIn
+from sluice.embedders import Embedder, create_embedder
+from sluice.events import DEFAULT_TENANT, DocumentEmbedded, DocumentIn, EmbeddedChunk, now_iso
 from sluice.settings import EmbedderSettings, MilvusSettings, load_settings
-from sluice.stores.milvus import ChunkStore, chunk_id, metadata_json
+from sluice.stores.milvus import ChunkRow, ChunkStore, chunk_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script (`python bench/...`): make `dev` importable
@@ -186,7 +186,7 @@ def run_pipeline(
     cpu_after = {**cpu_seconds(stack), MACHINE: machine_cpu_seconds()}
     chunks, last_indexed = indexed_records(redis, keys)
     redis.close()
-    store = ChunkStore(MilvusSettings(uri=stack.url("milvus")), embedder_info(bench_settings()))
+    store = ChunkStore(MilvusSettings(uri=stack.url("milvus")), bench_settings().identity())
     try:
         rows = milvus_count(store, chunks)
     finally:
@@ -207,32 +207,26 @@ def bench_settings() -> EmbedderSettings:
 
 def direct_rows(
     document: dict[str, Any], embedder: Embedder, size: int, overlap: int, batch: int
-) -> list[dict[str, Any]]:
-    """Chunk and embed one document into Milvus rows shaped as the index function's."""
+) -> list[ChunkRow]:
+    """Chunk and embed one document into the Milvus rows the index function would write."""
     version = DocumentIn.model_validate(document).content_version()
     chunks = chunk_text(document["text"], size, overlap)
     texts = [search_text(document["title"], c.text) for c in chunks]
     vectors = [v for s in range(0, len(texts), batch) for v in embedder.embed(texts[s : s + batch])]
-    now = int(time.time() * 1000)
-    metadata = metadata_json(document["metadata"])
-    return [
-        {
-            "chunk_id": chunk_id(DEFAULT_TENANT, document["id"], version, c.number),
-            "doc_id": document["id"],
-            "tenant": DEFAULT_TENANT,
-            "chunk": c.number,
-            "title": document["title"],
-            "text": c.text,
-            "search_text": search_text(document["title"], c.text),
-            "dense": vector,
-            "metadata": metadata,
-            "version": version,
-            "embedder": f"{embedder.info.name}:{embedder.info.version}",
-            "created_at": now,
-            "indexed_at": now,
-        }
-        for c, vector in zip(chunks, vectors, strict=True)
-    ]
+    embedded = DocumentEmbedded(
+        id=document["id"],
+        tenant=DEFAULT_TENANT,
+        version=version,
+        title=document["title"],
+        metadata=document["metadata"],
+        accepted_at=now_iso(),
+        embedder=embedder.identity,
+        chunks=[
+            EmbeddedChunk(chunk=c.number, start=c.start, end=c.end, text=c.text, vector=vector)
+            for c, vector in zip(chunks, vectors, strict=True)
+        ],
+    )
+    return chunk_rows(embedded)
 
 
 def run_direct(stack: Stack, documents: list[dict[str, Any]]) -> Result:
@@ -240,11 +234,11 @@ def run_direct(stack: Stack, documents: list[dict[str, Any]]) -> Result:
     settings = load_settings()
     embedder = create_embedder(settings.embedder)
     milvus = MilvusSettings(uri=stack.url("milvus"), collection=DIRECT_COLLECTION)
-    store = ChunkStore(milvus, embedder.info)
+    store = ChunkStore(milvus, embedder.identity)
     try:
         store.ensure_collection()
         started = time.perf_counter()
-        pending: list[dict[str, Any]] = []
+        pending: list[ChunkRow] = []
         total = 0
         for document in documents:
             pending += direct_rows(

@@ -15,7 +15,7 @@ from redis import Redis
 from dev.stack import DEFAULT_PORTS, Stack, worker_names
 from sluice.embedders.hashing import HashingEmbedder
 from sluice.settings import MilvusSettings
-from sluice.stores.milvus import ChunkStore
+from sluice.stores.milvus import ChunkStore, quote
 
 # Short timeouts so that abandoned jobs and retries resolve within seconds in tests.
 TEST_ENV = {
@@ -63,10 +63,20 @@ def redis_client(stack: Stack) -> Redis:
 @pytest.fixture(scope="session")
 def chunk_store(stack: Stack) -> Iterator[ChunkStore]:
     """The stack's chunk collection, for counting and reading rows with pymilvus."""
-    store = ChunkStore(MilvusSettings(uri=stack.url("milvus")), HashingEmbedder(384).info)
+    store = ChunkStore(MilvusSettings(uri=stack.url("milvus")), HashingEmbedder(384).identity)
     store.ensure_collection()
     yield store
     store.close()
+
+
+def document_rows(
+    store: ChunkStore, tenant: str, doc_id: str, fields: list[str]
+) -> list[dict[str, object]]:
+    """The rows of one document in the store's collection (the fields named)."""
+    expr = f"tenant == {quote(tenant)} and doc_id == {quote(doc_id)}"
+    return list(
+        store.client.query(store.collection, filter=expr, output_fields=fields, limit=16_384)
+    )
 
 
 @pytest.fixture

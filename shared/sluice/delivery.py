@@ -35,6 +35,7 @@ from rq.job import Job
 from sluice.errors import SluiceError
 from sluice.events import DOCUMENT_ACCEPTED, DOCUMENT_DELETED, DOCUMENT_EMBEDDED
 from sluice.http import BATCH, STRUCTURED
+from sluice.lifecycle import Status
 from sluice.logs import log_context
 from sluice.metrics import (
     DEAD_LETTERED,
@@ -45,7 +46,7 @@ from sluice.metrics import (
 )
 from sluice.routing import Router, create_router
 from sluice.settings import Settings, cached_settings
-from sluice.stores.documents import IN_FLIGHT, DocumentStore, Status, Transition
+from sluice.stores.documents import DocumentStore
 from sluice.tracing import continue_from, from_event
 from sluice.transport.rq import RqTransport
 
@@ -222,20 +223,13 @@ def on_failure(
 def mark_failed(documents: DocumentStore, events: list[dict[str, str]], reason: str) -> None:
     """Mark the documents of finally undeliverable events (`event_meta` dicts) failed, with
     the reason, unless a newer version or a final status has taken their place."""
-    changes = [
-        Transition(
-            e["tenant"],
-            e["document_id"],
-            e["document_version"],
-            Status.FAILED,
-            IN_FLIGHT,
-            {"error": reason[:2000]},
-        )
+    versions = [
+        (e["tenant"], e["document_id"], e["document_version"])
         for e in events
         if e.get("event_type") in DOCUMENT_EVENTS and e.get("document_version")
     ]
-    if changes:
-        DOCUMENTS.labels(Status.FAILED).inc(sum(documents.transition_many(changes)))
+    if versions:
+        DOCUMENTS.labels(Status.FAILED).inc(documents.mark_failed(versions, reason))
 
 
 def _replies(response: httpx.Response) -> list[CloudEvent]:

@@ -17,6 +17,7 @@ from typing import Any
 from cloudevents.http import CloudEvent
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from sluice.embedders.identity import EmbedderIdentity
 from sluice.tracing import TraceContext
 
 PREFIX = "dev.sluice."
@@ -91,14 +92,6 @@ class DocumentAccepted(Payload):
     accepted_at: str
 
 
-class EmbedderInfo(Payload):
-    """Which embedder produced the vectors (recorded with them in Milvus)."""
-
-    name: str
-    dim: int
-    version: str
-
-
 class EmbeddedChunk(Payload):
     """One chunk of a document with its character span and vector."""
 
@@ -118,7 +111,7 @@ class DocumentEmbedded(Payload):
     title: str
     metadata: dict[str, Any]
     accepted_at: str
-    embedder: EmbedderInfo
+    embedder: EmbedderIdentity
     chunks: list[EmbeddedChunk]
 
 

@@ -30,6 +30,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from sluice.embedders.identity import HASHING_VERSION, MODEL_VERSIONS, EmbedderIdentity
 from sluice.errors import ConfigError
 
 ENV_PREFIX = "SLUICE_"
@@ -109,13 +110,13 @@ class EmbedderSettings(Section):
     threads: int = Field(0, ge=0, le=256)
     url: str = ""
 
-    def identity(self) -> str:
-        """What distinguishes indexes built by different embedders (known without loading one)."""
-        return (
-            f"{self.kind}:{self.model}:{self.dim}"
-            if self.kind != "hashing"
-            else f"hashing:{self.dim}"
-        )
+    def identity(self) -> EmbedderIdentity:
+        """The identity of the embedder these settings declare, known without loading a model:
+        every process (ingest, index, the worker) uses it; transform and embed check that the
+        model folder holds exactly this one."""
+        if self.kind == "hashing":
+            return EmbedderIdentity(name="hashing", dim=self.dim, version=HASHING_VERSION)
+        return EmbedderIdentity(name=self.model, dim=self.dim, version=MODEL_VERSIONS[self.kind])
 
 
 class ClaimCheckSettings(Section):

@@ -12,11 +12,11 @@ from rq.job import Job
 
 from dev.stack import Stack
 from sluice.cli import failed_deliveries
+from sluice.embedders.identity import EmbedderIdentity
 from sluice.events import (
     DOCUMENT_EMBEDDED,
     DocumentEmbedded,
     EmbeddedChunk,
-    EmbedderInfo,
     make_event,
     now_iso,
 )
@@ -33,7 +33,7 @@ def _dead_lettered(tenant: str, destination: str) -> CloudEvent:
         title="",
         metadata={},
         accepted_at=now_iso(),
-        embedder=EmbedderInfo(name="hashing", dim=384, version="1"),
+        embedder=EmbedderIdentity(name="hashing", dim=384, version="1"),
         chunks=[EmbeddedChunk(chunk=0, start=0, end=4, text="text", vector=[0.1] * 384)],
     )
     event = make_event(
@@ -50,7 +50,7 @@ def test_a_dead_lettered_broker_event_becomes_a_failed_delivery_of_its_subscribe
     function_client: FunctionClient, stack: Stack, redis_client: Redis, tenant: str
 ) -> None:
     documents = DocumentStore(redis_client)
-    documents.accept_many([(tenant, "doc", "v1")], "hashing:384")
+    documents.accept_many([(tenant, "doc", "v1")], "hashing:384:1")
     event = _dead_lettered(tenant, stack.url("index") + "/")
     headers, body = to_binary(event)
 
@@ -68,7 +68,7 @@ def test_a_dead_lettered_broker_event_becomes_a_failed_delivery_of_its_subscribe
     )
     assert "500" in entry["error"] and "boom" in entry["error"]
     record = documents.get(tenant, "doc")
-    assert record is not None and record["status"] == "failed"
+    assert record is not None and record.status == "failed"
 
     # A replay delivers the event as it was published, with the route's retry budget
     # (`sluice dlq replay` restores retries_left from the intervals).

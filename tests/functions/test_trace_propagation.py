@@ -78,7 +78,7 @@ def test_transform_replies_in_the_same_trace_in_both_modes(
     documents = DocumentStore(redis_client)
     for convert in (to_binary, to_structured):
         version = f"v-{convert.__name__}"
-        documents.accept_many([(tenant, "doc", version)], "hashing:384")
+        documents.accept_many([(tenant, "doc", version)], "hashing:384:1")
         payload = DocumentAccepted(
             id="doc",
             tenant=tenant,

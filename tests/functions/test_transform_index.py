@@ -8,6 +8,7 @@ from cloudevents.conversion import to_binary, to_dict, to_structured
 from cloudevents.http import CloudEvent, from_http
 from redis import Redis
 
+from sluice.embedders.identity import EmbedderIdentity
 from sluice.events import (
     DOCUMENT_ACCEPTED,
     DOCUMENT_DELETED,
@@ -16,7 +17,6 @@ from sluice.events import (
     DocumentDeleted,
     DocumentEmbedded,
     EmbeddedChunk,
-    EmbedderInfo,
     make_event,
     now_iso,
 )
@@ -46,7 +46,7 @@ def test_transform_replies_with_the_embedded_event_in_both_modes(
     client = function_client("transform")
     documents = DocumentStore(redis_client)
     for convert in (to_binary, to_structured):
-        documents.accept_many([(tenant, "doc", f"v-{convert.__name__}")], "hashing:384")
+        documents.accept_many([(tenant, "doc", f"v-{convert.__name__}")], "hashing:384:1")
         event = _accepted(tenant, version=f"v-{convert.__name__}")
         headers, body = convert(event)
         response = client.post("/", headers=headers, data=body)
@@ -57,14 +57,14 @@ def test_transform_replies_with_the_embedded_event_in_both_modes(
         chunks = reply.data["chunks"]
         assert chunks and all(len(c["vector"]) == 384 for c in chunks)
         record = documents.get(tenant, "doc")
-        assert record is not None and record["status"] == "embedded"
-        assert record["chunks"] == len(chunks)
+        assert record is not None and record.status == "embedded"
+        assert record.chunks == len(chunks)
 
 
 def test_transform_ignores_a_superseded_version(
     function_client: FunctionClient, redis_client: Redis, tenant: str
 ) -> None:
-    DocumentStore(redis_client).accept_many([(tenant, "doc", "v2")], "hashing:384")
+    DocumentStore(redis_client).accept_many([(tenant, "doc", "v2")], "hashing:384:1")
     headers, body = to_binary(_accepted(tenant, version="v1"))
     response = function_client("transform").post("/", headers=headers, data=body)
     assert response.status_code == 204
@@ -109,7 +109,7 @@ def _embedded_payload(tenant: str) -> DocumentEmbedded:
         title="",
         metadata={},
         accepted_at=now_iso(),
-        embedder=EmbedderInfo(name="other-model", dim=384, version="1"),
+        embedder=EmbedderIdentity(name="other-model", dim=384, version="1"),
         chunks=[EmbeddedChunk(chunk=0, start=0, end=4, text="text", vector=[0.1] * 384)],
     )
 
@@ -132,7 +132,7 @@ def test_transform_answers_a_batch_with_a_batch(
     function_client: FunctionClient, redis_client: Redis, tenant: str
 ) -> None:
     DocumentStore(redis_client).accept_many(
-        [(tenant, "a", "v1"), (tenant, "b", "v1")], "hashing:384"
+        [(tenant, "a", "v1"), (tenant, "b", "v1")], "hashing:384:1"
     )
     batch = [to_dict(_accepted(tenant, doc_id)) for doc_id in ("a", "b")]
     client = function_client("transform")

@@ -17,7 +17,7 @@ from sluice.events import DOCUMENT_ACCEPTED, DocumentAccepted, make_event, now_i
 from sluice.settings import load_settings
 from sluice.stores.milvus import ChunkStore
 from sluice.transport.rq import RqTransport
-from tests.conftest import wait_for, wait_status
+from tests.conftest import document_rows, wait_for, wait_status
 from tests.integration.test_pipeline import expected_chunks
 
 TRANSFORM_WORKERS = ("worker-transform-1", "worker-transform-2")
@@ -47,7 +47,7 @@ def test_a_worker_killed_mid_job_loses_nothing(
     # holds the queue's scheduler lock (the dead one's expires 61 s after its last refresh).
     record = wait_status(ingest, "survivor", tenant, "indexed", timeout=150)
     assert record["chunks"] == len(expected_chunks(text))
-    rows = chunk_store.query(f"tenant == '{tenant}' and doc_id == 'survivor'", fields=["chunk_id"])
+    rows = document_rows(chunk_store, tenant, "survivor", ["chunk_id"])
     assert len(rows) == record["chunks"]
     assert len({r["chunk_id"] for r in rows}) == len(rows)
 

@@ -13,7 +13,7 @@ from redis import Redis
 from sluice.chunker import chunk_text
 from sluice.settings import load_settings
 from sluice.stores.milvus import ChunkStore
-from tests.conftest import wait_status
+from tests.conftest import document_rows, wait_status
 
 WORDS = (
     "retrieval vector index sluice pipeline document chunk river water gate stream "
@@ -40,9 +40,7 @@ def expected_chunks(text: str) -> list[str]:
 
 def milvus_texts(chunk_store: ChunkStore, tenant: str, doc_id: str) -> list[str]:
     """The chunk texts of a document in Milvus, in chunk order."""
-    rows = chunk_store.query(
-        f"tenant == '{tenant}' and doc_id == '{doc_id}'", fields=["chunk", "text"]
-    )
+    rows = document_rows(chunk_store, tenant, doc_id, ["chunk", "text"])
     return [r["text"] for r in sorted(rows, key=lambda r: r["chunk"])]
 
 
@@ -114,7 +112,7 @@ def test_unchanged_changed_and_deleted_documents(
     second = ingest.post("/documents", json=changed).json()
     assert second["status"] == "accepted" and second["version"] != first["version"]
     wait_status(ingest, "life", tenant, "indexed")
-    rows = chunk_store.query(f"tenant == '{tenant}' and doc_id == 'life'", fields=["version"])
+    rows = document_rows(chunk_store, tenant, "life", ["version"])
     assert {r["version"] for r in rows} == {second["version"]}
     assert len(rows) == len(expected_chunks(changed["text"]))
 
@@ -149,7 +147,7 @@ def test_the_same_document_submitted_concurrently_leaves_one_set_of_chunks(
     wait_status(ingest, "twin", tenant, "indexed")
     for _ in range(3):  # and sequentially, after it is indexed
         assert ingest.post("/documents", json=document).json()["status"] == "unchanged"
-    rows = chunk_store.query(f"tenant == '{tenant}' and doc_id == 'twin'", fields=["chunk_id"])
+    rows = document_rows(chunk_store, tenant, "twin", ["chunk_id"])
     assert len(rows) == len(expected_chunks(document["text"]))
     assert len({r["chunk_id"] for r in rows}) == len(rows)
 

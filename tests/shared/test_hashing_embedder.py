@@ -67,8 +67,8 @@ def test_dimension_is_respected(dim: int):
     embedder = HashingEmbedder(dim)
     vectors = embedder.embed(["one text", "", "another text with more words"])
     assert [len(v) for v in vectors] == [dim, dim, dim]
-    assert embedder.info.dim == dim
-    assert embedder.info.name == "hashing"
+    assert embedder.identity.dim == dim
+    assert embedder.identity.name == "hashing"
 
 
 @pytest.mark.parametrize(

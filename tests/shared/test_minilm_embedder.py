@@ -18,6 +18,7 @@ import pytest
 
 from sluice.embedders.minilm import MiniLmEmbedder
 from sluice.errors import ConfigError
+from sluice.settings import EmbedderSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_FILE = Path(__file__).parent / "testdata" / "minilm_reference.json"
@@ -71,11 +72,13 @@ def _words(count: int) -> str:
     return " ".join(vocabulary[(i * 7) % len(vocabulary)] + str(i % 13) for i in range(count))
 
 
-def test_info_comes_from_the_manifest(embedder: MiniLmEmbedder):
+def test_the_identity_comes_from_the_manifest_and_is_the_declared_one(embedder: MiniLmEmbedder):
     manifest = json.loads((_model_dir() / "manifest.json").read_text(encoding="utf-8"))
-    assert embedder.info.name == manifest["name"] == "all-MiniLM-L6-v2"
-    assert embedder.info.dim == manifest["dim"] == 384
-    assert embedder.info.version == manifest["version"]
+    assert embedder.identity.name == manifest["name"] == "all-MiniLM-L6-v2"
+    assert embedder.identity.dim == manifest["dim"] == 384
+    assert embedder.identity.version == manifest["version"]
+    # What every process that does not load the model (ingest, index) takes it to be.
+    assert embedder.identity == EmbedderSettings(kind="minilm").identity()
     assert embedder.max_tokens == manifest["max_tokens"] == 256
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 from dependency_injector import containers, providers
 
 from sluice.containers import Core, Gateways
-from sluice.embedders import embedder_info
 from sluice.settings import Settings
 from sluice.stores.milvus import ChunkStore
 from sluice_index.service import IndexService
 
 
 def _open_chunk_store(settings: Settings) -> ChunkStore:
-    store = ChunkStore(settings.milvus, embedder_info(settings.embedder))
+    store = ChunkStore(settings.milvus, settings.embedder.identity())
     store.ensure_collection()
     return store
 
@@ -31,5 +30,4 @@ class IndexContainer(containers.DeclarativeContainer):
         gateways.documents,
         gateways.blobs,
         settings.provided.worker.index_lock_timeout_seconds,
-        settings.provided.embedder.identity.call(),
     )

@@ -10,12 +10,10 @@ by primary key (cheap) rather than by a filter scan.
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime
 
 from cloudevents.http import CloudEvent
 
-from sluice.chunker import search_text
 from sluice.errors import ValidationFailed
 from sluice.events import (
     DOCUMENT_INDEXED,
@@ -25,16 +23,16 @@ from sluice.events import (
     make_event,
     now_iso,
 )
+from sluice.lifecycle import ALLOWED_FROM, Status, Transition
 from sluice.logs import document_context
 from sluice.metrics import DOCUMENT_FRESHNESS, DOCUMENTS
 from sluice.stores.blobs import BlobStore
-from sluice.stores.documents import DocRef, DocumentStore, Status, Transition
-from sluice.stores.milvus import ChunkStore, chunk_id, metadata_json
+from sluice.stores.documents import DocRef, DocumentStore
+from sluice.stores.milvus import ChunkStore, chunk_id, chunk_rows
 from sluice.tracing import TraceContext, continue_from, from_event
 
 log = logging.getLogger(__name__)
 SOURCE = "/sluice/index"
-INDEXES_FROM = (Status.ACCEPTED, Status.TRANSFORMING, Status.EMBEDDED, Status.FAILED)
 
 
 class IndexService:
@@ -46,10 +44,8 @@ class IndexService:
         documents: DocumentStore,
         blobs: BlobStore,
         lock_timeout: int,
-        embedder: str,
     ) -> None:
         self.chunks = chunks
-        self.embedder = embedder  # recorded with each indexed version (see accept_many)
         self.documents = documents
         self.blobs = blobs
         self.lock_timeout = lock_timeout
@@ -59,10 +55,10 @@ class IndexService:
         docs = [self.blobs.unwrap(event.data, DocumentEmbedded) for event in events]
         spans = {_ref(d): continue_from(from_event(e)) for d, e in zip(docs, events, strict=True)}
         for doc in docs:
-            if doc.embedder != self.chunks.embedder:
+            if doc.embedder != self.chunks.identity:
                 raise ValidationFailed(
-                    f"document {doc.id} was embedded with {doc.embedder.model_dump()} but the "
-                    f"collection holds {self.chunks.embedder.model_dump()}",
+                    f"document {doc.id} was embedded with {doc.embedder.key} but the "
+                    f"collection holds {self.chunks.identity.key}",
                     code="embedder_mismatch",
                 )
         with self.documents.locked([(d.tenant, d.id) for d in docs], self.lock_timeout):
@@ -70,7 +66,7 @@ class IndexService:
             self.documents.record_written(
                 [(d.tenant, d.id, d.version, len(d.chunks)) for d in todo]
             )
-            self.chunks.upsert([row for doc in todo for row in self._rows(doc)])
+            self.chunks.upsert([row for doc in todo for row in chunk_rows(doc)])
             self._delete_versions([(d.tenant, d.id) for d in todo], [d.version for d in todo])
             indexed_at = now_iso()
             done = self.documents.transition_many(
@@ -80,12 +76,11 @@ class IndexService:
                         d.id,
                         d.version,
                         Status.INDEXED,
-                        INDEXES_FROM,
                         {
                             "chunks": len(d.chunks),
                             "indexed_at": indexed_at,
                             "error": "",
-                            "embedder": self.embedder,
+                            "embedder": self.chunks.identity.key,
                         },
                     )
                     for d in todo
@@ -133,7 +128,7 @@ class IndexService:
         spans = [continue_from(from_event(e)) for e in events]
         with self.documents.locked(refs, self.lock_timeout):
             records = self.documents.get_many(refs)
-            keep = [r["version"] if r and r["status"] != Status.DELETED else None for r in records]
+            keep = [r.version if r and r.status != Status.DELETED else None for r in records]
             self._delete_versions(refs, keep)
             for (tenant, doc_id), kept, span in zip(refs, keep, spans, strict=True):
                 self.chunks.delete_document(tenant, doc_id, keep_version=kept)
@@ -150,8 +145,8 @@ class IndexService:
         for doc, record in zip(docs, records, strict=True):
             if (
                 record is not None
-                and record["version"] == doc.version
-                and record["status"] in INDEXES_FROM
+                and record.version == doc.version
+                and record.status in ALLOWED_FROM[Status.INDEXED]
             ):
                 todo[(doc.tenant, doc.id, doc.version)] = doc
             else:
@@ -181,29 +176,6 @@ class IndexService:
                 for (tenant, doc_id), versions in zip(refs, stale, strict=True)
             ]
         )
-
-    def _rows(self, doc: DocumentEmbedded) -> list[dict[str, object]]:
-        created = int(datetime.fromisoformat(doc.accepted_at).timestamp() * 1000)
-        indexed = int(time.time() * 1000)
-        metadata = metadata_json(doc.metadata)
-        return [
-            {
-                "chunk_id": chunk_id(doc.tenant, doc.id, doc.version, c.chunk),
-                "doc_id": doc.id,
-                "tenant": doc.tenant,
-                "chunk": c.chunk,
-                "title": doc.title,
-                "text": c.text,
-                "search_text": search_text(doc.title, c.text),
-                "dense": c.vector,
-                "metadata": metadata,
-                "version": doc.version,
-                "embedder": f"{doc.embedder.name}:{doc.embedder.version}",
-                "created_at": created,
-                "indexed_at": indexed,
-            }
-            for c in doc.chunks
-        ]
 
 
 def _seconds_between(start: str, end: str) -> float:

@@ -78,7 +78,7 @@ class IngestApi:
         """The document's status record."""
         tenant = self._tenant_from_query(request)
         _check_id(doc_id)
-        return json_response(200, self.service.status(tenant, doc_id))
+        return json_response(200, self.service.status(tenant, doc_id).to_json())
 
     def delete(self, request: Request, doc_id: str) -> Response:
         """Delete the document and its chunks."""

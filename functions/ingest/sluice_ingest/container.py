@@ -31,7 +31,7 @@ class IngestContainer(containers.DeclarativeContainer):
         gateways.blobs,
         router,
         tenant_in_url=providers.Callable(lambda a: not a.enabled, authenticator),
-        embedder=settings.provided.embedder.identity.call(),
+        identity=settings.provided.embedder.identity.call(),
     )
     api = providers.Singleton(
         IngestApi, service, authenticator, settings.provided.ingest.max_body_bytes

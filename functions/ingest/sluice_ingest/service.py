@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from sluice.embedders.identity import EmbedderIdentity
 from sluice.errors import NotFound, PayloadTooLarge, TooManyRequests, Unavailable, ValidationFailed
 from sluice.events import (
     DEFAULT_TENANT,
@@ -20,12 +21,13 @@ from sluice.events import (
     make_event,
     now_iso,
 )
+from sluice.lifecycle import DocumentRecord, Status
 from sluice.logs import log_context
 from sluice.metrics import DOCUMENTS
 from sluice.routing import Router
 from sluice.settings import IngestSettings
 from sluice.stores.blobs import BlobStore
-from sluice.stores.documents import DocumentStore, Status, Transition
+from sluice.stores.documents import DocumentStore
 from sluice.tracing import TraceContext
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,7 @@ class Submitted:
 
     id: str
     version: str
-    status: str
+    status: Status
     status_url: str
 
     def to_json(self) -> dict[str, str]:
@@ -61,10 +63,10 @@ class IngestService:
         blobs: BlobStore,
         router: Router,
         tenant_in_url: bool,
-        embedder: str,
+        identity: EmbedderIdentity,
     ) -> None:
         self.settings = settings
-        self.embedder = embedder
+        self.identity = identity  # a version indexed by another embedder is accepted again
         self.documents = documents
         self.blobs = blobs
         self.router = router
@@ -86,7 +88,7 @@ class IngestService:
         versions = [d.content_version() for d in batch]
         outcomes = self.documents.accept_many(
             [(tenant, doc_id, version) for doc_id, version in zip(ids, versions, strict=True)],
-            self.embedder,
+            self.identity.key,
         )
         results: list[Submitted] = []
         events = []
@@ -95,7 +97,7 @@ class IngestService:
                 Submitted(
                     doc_id,
                     version,
-                    Status.ACCEPTED if accepted else "unchanged",
+                    Status.ACCEPTED if accepted else Status.UNCHANGED,
                     self.status_url(doc_id, tenant),
                 )
             )
@@ -127,7 +129,7 @@ class IngestService:
                 log.info("document %s", result.status, extra={"version": result.version})
         return results
 
-    def status(self, tenant: str, doc_id: str) -> dict[str, Any]:
+    def status(self, tenant: str, doc_id: str) -> DocumentRecord:
         """The document's record; 404 if unknown."""
         record = self.documents.get(tenant, doc_id)
         if record is None:
@@ -151,7 +153,7 @@ class IngestService:
         DOCUMENTS.labels(Status.DELETED).inc()
         with log_context(document_id=doc_id, tenant=tenant):
             log.info("document deleted")
-        return Submitted(doc_id, record["version"], Status.DELETED, self.status_url(doc_id, tenant))
+        return Submitted(doc_id, record.version, Status.DELETED, self.status_url(doc_id, tenant))
 
     def status_url(self, doc_id: str, tenant: str) -> str:
         """Where the client can follow the document."""
@@ -196,18 +198,8 @@ class IngestService:
             self.router.publish(events)
         except Exception as exc:
             # failed, so that a resubmission is accepted again
-            self.documents.transition_many(
-                [
-                    Transition(
-                        tenant,
-                        r.id,
-                        r.version,
-                        Status.FAILED,
-                        [Status.ACCEPTED],
-                        {"error": f"could not enqueue: {exc}"},
-                    )
-                    for r in accepted
-                ]
+            self.documents.mark_failed(
+                [(tenant, r.id, r.version) for r in accepted], f"could not enqueue: {exc}"
             )
             raise Unavailable(
                 f"could not enqueue the documents, resubmit them: {exc}", code="enqueue_failed"

@@ -40,10 +40,10 @@ class EmbeddingsApi:
         """Embed the inputs; the answer follows OpenAI's shape."""
         require_json(request)
         body = EmbeddingsRequest.model_validate(parse_json(read_body(request, MAX_BODY_BYTES)))
-        info = self.service.embedder.info
-        if body.model not in (None, "", info.name):
+        identity = self.service.embedder.identity
+        if body.model not in (None, "", identity.name):
             raise ValidationFailed(
-                f"model {body.model!r} is not served here; this endpoint serves {info.name!r}",
+                f"model {body.model!r} is not served here; this endpoint serves {identity.name!r}",
                 code="model_not_found",
             )
         texts = [body.input] if isinstance(body.input, str) else body.input
@@ -59,8 +59,11 @@ class EmbeddingsApi:
             {
                 "object": "list",
                 "data": data,
-                "model": info.name,
+                "model": identity.name,
                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+                # Not OpenAI's: which build made the vectors, so that searchapi can check it
+                # against the identity recorded in the collection.
+                "embedder": identity.model_dump(),
             },
         )
 

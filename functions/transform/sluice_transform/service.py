@@ -20,17 +20,16 @@ from sluice.events import (
     EmbeddedChunk,
     make_event,
 )
+from sluice.lifecycle import Status, Transition
 from sluice.logs import document_context
 from sluice.metrics import CHUNKS_PER_DOCUMENT, DOCUMENTS, EMBED_BATCH_SIZE, EMBED_DURATION
 from sluice.settings import ChunkerSettings
 from sluice.stores.blobs import BlobStore
-from sluice.stores.documents import DocumentStore, Status, Transition
+from sluice.stores.documents import DocumentStore
 from sluice.tracing import continue_from, from_event
 
 log = logging.getLogger(__name__)
 SOURCE = "/sluice/transform"
-# A redelivery may find the version already transforming or embedded; failed: a replay.
-STARTS_FROM = (Status.ACCEPTED, Status.TRANSFORMING, Status.EMBEDDED, Status.FAILED)
 
 
 class TransformService:
@@ -56,7 +55,7 @@ class TransformService:
         # Each document's span: a child of the one that emitted its event (its trace goes on).
         spans = {_ref(d): continue_from(from_event(e)) for d, e in zip(docs, events, strict=True)}
         started = self.documents.transition_many(
-            [Transition(d.tenant, d.id, d.version, Status.TRANSFORMING, STARTS_FROM) for d in docs]
+            [Transition(d.tenant, d.id, d.version, Status.TRANSFORMING) for d in docs]
         )
         current = [d for d, ok in zip(docs, started, strict=True) if ok]
         for doc, ok in zip(docs, started, strict=True):
@@ -79,14 +78,7 @@ class TransformService:
                 embedded.append(self._embedded(doc, chunks, [next(vectors) for _ in chunks]))
         done = self.documents.transition_many(
             [
-                Transition(
-                    d.tenant,
-                    d.id,
-                    d.version,
-                    Status.EMBEDDED,
-                    [Status.TRANSFORMING],
-                    {"chunks": len(d.chunks)},
-                )
+                Transition(d.tenant, d.id, d.version, Status.EMBEDDED, {"chunks": len(d.chunks)})
                 for d in embedded
             ]
         )
@@ -127,7 +119,7 @@ class TransformService:
             title=doc.title,
             metadata=doc.metadata,
             accepted_at=doc.accepted_at,
-            embedder=self.embedder.info,
+            embedder=self.embedder.identity,
             chunks=[
                 EmbeddedChunk(chunk=c.number, start=c.start, end=c.end, text=c.text, vector=v)
                 for c, v in zip(chunks, vectors, strict=True)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from sluice.embedders.identity import EmbedderIdentity
 from sluice.errors import ConfigError
-from sluice.events import EmbedderInfo
-from sluice.settings import EmbedderSettings
+
+if TYPE_CHECKING:
+    from sluice.settings import EmbedderSettings
 
 
 class Embedder(Protocol):
     """Turns a batch of texts into L2-normalised vectors of a fixed dimension."""
 
-    info: EmbedderInfo
+    identity: EmbedderIdentity
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         """One vector per text, in order."""
@@ -24,30 +26,19 @@ class Embedder(Protocol):
 
 
 def create_embedder(settings: EmbedderSettings) -> Embedder:
-    """The embedder the settings name."""
+    """The embedder the settings name; a model folder holding another model than the settings
+    declare (`settings.identity()`) is refused."""
     if settings.kind == "hashing":
         from sluice.embedders.hashing import HashingEmbedder
 
         return HashingEmbedder(settings.dim)
+    from sluice.embedders.manifest import how_to_build
     from sluice.embedders.minilm import MiniLmEmbedder
 
     embedder = MiniLmEmbedder(settings.model_dir, settings.threads)
-    if embedder.info.dim != settings.dim or embedder.info.name != settings.model:
+    if embedder.identity != settings.identity():
         raise ConfigError(
-            f"embedder: {settings.model_dir} holds {embedder.info.name} ({embedder.info.dim}-d) "
-            f"but the configuration says {settings.model} ({settings.dim}-d)"
+            f"embedder: {settings.model_dir} holds {embedder.identity.key} but the configuration "
+            f"declares {settings.identity().key}; " + how_to_build(settings.model_dir)
         )
     return embedder
-
-
-def embedder_info(settings: EmbedderSettings) -> EmbedderInfo:
-    """Which embedder the settings name, without loading a model (the index function records
-    it with the chunks but never embeds)."""
-    if settings.kind == "hashing":
-        from sluice.embedders.hashing import HashingEmbedder
-
-        return HashingEmbedder(settings.dim).info
-    from sluice.embedders.manifest import load_manifest
-
-    manifest = load_manifest(settings.model_dir)
-    return EmbedderInfo(name=manifest["name"], dim=manifest["dim"], version=manifest["version"])

@@ -23,7 +23,7 @@ import math
 import struct
 from itertools import pairwise
 
-from sluice.events import EmbedderInfo
+from sluice.embedders.identity import HASHING_VERSION, EmbedderIdentity
 
 _SIGN_BIT = 1 << 63
 
@@ -48,7 +48,7 @@ class HashingEmbedder:
 
     def __init__(self, dim: int = 384) -> None:
         self.dim = dim
-        self.info = EmbedderInfo(name="hashing", dim=dim, version="1")
+        self.identity = EmbedderIdentity(name="hashing", dim=dim, version=HASHING_VERSION)
         self._buckets: dict[str, tuple[int, int]] = {}
 
     def warm(self) -> None:

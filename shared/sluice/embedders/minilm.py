@@ -28,9 +28,9 @@ import onnxruntime as ort
 from numpy.typing import NDArray
 from tokenizers import Tokenizer
 
+from sluice.embedders.identity import EmbedderIdentity
 from sluice.embedders.manifest import how_to_build, load_manifest
 from sluice.errors import ConfigError
-from sluice.events import EmbedderInfo
 
 MODEL_FILES = ("manifest.json", "tokenizer.json", "model.onnx")
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -82,7 +82,7 @@ class MiniLmEmbedder:
         manifest = load_manifest(model_dir)
         self.model_dir = model_dir
         self.max_tokens: int = manifest["max_tokens"]
-        self.info = EmbedderInfo(
+        self.identity = EmbedderIdentity(
             name=manifest["name"], dim=manifest["dim"], version=manifest["version"]
         )
         self._tokenizer = _load_tokenizer(model_dir / "tokenizer.json", self.max_tokens)
@@ -123,10 +123,10 @@ class MiniLmEmbedder:
                 f"embedder.model_dir: {model} has inputs {sorted(inputs)}, expected {list(_INPUTS)}"
             )
         width = session.get_outputs()[0].shape[-1]
-        if isinstance(width, int) and width != self.info.dim:
+        if isinstance(width, int) and width != self.identity.dim:
             raise ConfigError(
                 f"embedder.model_dir: model.onnx gives {width}-d vectors, "
-                f"the manifest says {self.info.dim}"
+                f"the manifest says {self.identity.dim}"
             )
         self._session, self._session_pid = session, os.getpid()
 

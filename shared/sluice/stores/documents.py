@@ -9,52 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from redis import Redis
 from redis.exceptions import LockError, LockNotOwnedError
 
 from sluice.events import now_iso
-
-
-class Status(StrEnum):
-    """The life of a document version."""
-
-    ACCEPTED = "accepted"
-    TRANSFORMING = "transforming"
-    EMBEDDED = "embedded"
-    INDEXED = "indexed"
-    FAILED = "failed"
-    DELETED = "deleted"
-
-
-IN_FLIGHT = frozenset({Status.ACCEPTED, Status.TRANSFORMING, Status.EMBEDDED})
+from sluice.lifecycle import ACCEPTED_AGAIN_FROM, DocumentRecord, Status, Transition
 
 DocRef = tuple[str, str]
 """A document's (tenant, id)."""
 
 
-@dataclass(frozen=True)
-class Transition:
-    """A status change of one document version, applied only if the version is still current
-    and the document's status is one of `allowed_from`."""
-
-    tenant: str
-    doc_id: str
-    version: str
-    status: Status
-    allowed_from: Iterable[Status]
-    fields: dict[str, Any] = field(default_factory=dict)
-
-
-# KEYS[1] record; ARGV: version, status, now, embedder. Returns 1 if accepted, 0 if unchanged:
-# the version is current and on its way, or indexed by the same embedder.
+# KEYS[1] record; ARGV: version, status, now, embedder, the statuses that accept the same version
+# again (comma-joined). Returns 1 if accepted, 0 if unchanged: the version is current and on its
+# way, or indexed by the same embedder.
 _ACCEPT = """
 local version = redis.call('HGET', KEYS[1], 'version')
 local status = redis.call('HGET', KEYS[1], 'status')
-if version == ARGV[1] and status ~= 'failed' and status ~= 'deleted' and (status ~= 'indexed'
+local again = string.find(',' .. ARGV[5] .. ',', ',' .. tostring(status) .. ',', 1, true)
+if version == ARGV[1] and not again and (status ~= 'indexed'
     or redis.call('HGET', KEYS[1], 'embedder') == ARGV[4]) then return 0 end
 redis.call('HSET', KEYS[1], 'version', ARGV[1], 'status', ARGV[2], 'chunks', 0, 'error', '',
            'accepted_at', ARGV[3], 'updated_at', ARGV[3])
@@ -96,16 +70,16 @@ class DocumentStore:
             for tenant, doc_id, version in versions:
                 self._accept(
                     keys=[self.key(tenant, doc_id)],
-                    args=[version, Status.ACCEPTED, now, embedder],
+                    args=[version, Status.ACCEPTED, now, embedder, ",".join(ACCEPTED_AGAIN_FROM)],
                     client=pipe,
                 )
             return [bool(result) for result in pipe.execute()]
 
-    def get(self, tenant: str, doc_id: str) -> dict[str, Any] | None:
-        """The record as a dict, or None if the document is unknown."""
+    def get(self, tenant: str, doc_id: str) -> DocumentRecord | None:
+        """The record, or None if the document is unknown."""
         return self.get_many([(tenant, doc_id)])[0]
 
-    def get_many(self, refs: Sequence[DocRef]) -> list[dict[str, Any] | None]:
+    def get_many(self, refs: Sequence[DocRef]) -> list[DocumentRecord | None]:
         """The records of several documents (None for unknown ones)."""
         with self.redis.pipeline(transaction=False) as pipe:
             for tenant, doc_id in refs:
@@ -114,7 +88,8 @@ class DocumentStore:
         return [_record(ref, raw) for ref, raw in zip(refs, raws, strict=True)]
 
     def transition_many(self, changes: Sequence[Transition]) -> list[bool]:
-        """Apply status changes, each atomically; one result per change."""
+        """Apply status changes, each atomically (see `sluice.lifecycle`); one result per change:
+        whether it applied."""
         now = now_iso()
         with self.redis.pipeline(transaction=False) as pipe:
             for change in changes:
@@ -132,6 +107,13 @@ class DocumentStore:
                     keys=[self.key(change.tenant, change.doc_id)], args=args, client=pipe
                 )
             return [bool(result) for result in pipe.execute()]
+
+    def mark_failed(self, versions: Sequence[tuple[str, str, str]], reason: str) -> int:
+        """Mark (tenant, id, version)s failed with the reason, where they are still current and
+        in flight; how many were."""
+        error = reason[:2000]
+        changes = [Transition(t, d, v, Status.FAILED, {"error": error}) for t, d, v in versions]
+        return sum(self.transition_many(changes))
 
     def mark_deleted(self, tenant: str, doc_id: str) -> bool:
         """Mark a known document deleted; False if it is unknown."""
@@ -191,10 +173,20 @@ class DocumentStore:
                     lock.release()
 
 
-def _record(ref: DocRef, raw: dict[bytes, bytes]) -> dict[str, Any] | None:
+def _record(ref: DocRef, raw: dict[bytes, bytes]) -> DocumentRecord | None:
     if not raw:
         return None
-    record: dict[str, Any] = {k.decode(): v.decode() for k, v in raw.items()}
-    record["chunks"] = int(record.get("chunks") or 0)
-    record["error"] = record.get("error") or None
-    return {"id": ref[1], "tenant": ref[0], **record}
+    fields = {k.decode(): v.decode() for k, v in raw.items()}
+    return DocumentRecord(
+        id=ref[1],
+        tenant=ref[0],
+        version=fields.get("version", ""),
+        status=Status(fields.get("status", Status.FAILED)),
+        chunks=int(fields.get("chunks") or 0),
+        error=fields.get("error") or None,
+        created_at=fields.get("created_at", ""),
+        accepted_at=fields.get("accepted_at", ""),
+        updated_at=fields.get("updated_at", ""),
+        indexed_at=fields.get("indexed_at") or None,
+        embedder=fields.get("embedder") or None,
+    )

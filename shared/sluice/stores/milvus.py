@@ -14,38 +14,72 @@ import re
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, TypedDict
 
 from pymilvus import DataType, Function, FunctionType, MilvusClient
 from pymilvus.exceptions import MilvusException
 
+from sluice.chunker import search_text
+from sluice.embedders.identity import EmbedderIdentity
 from sluice.errors import ConfigError, Unavailable
-from sluice.events import EmbedderInfo
+from sluice.events import DocumentEmbedded
 from sluice.metrics import MILVUS_ROWS, MILVUS_WRITE_DURATION
 from sluice.settings import MilvusSettings
 
-FIELDS = (
-    "chunk_id",
-    "doc_id",
-    "tenant",
-    "chunk",
-    "title",
-    "text",
-    "metadata",
-    "version",
-    "embedder",
-    "created_at",
-    "indexed_at",
-)
 MAX_TEXT = 65_535
 SCHEMA_VERSION = "v2"
 EMBEDDER_PROPERTY = "sluice.embedder"
 
 
-def collection_name(alias: str, embedder: EmbedderInfo) -> str:
+class ChunkRow(TypedDict):
+    """One row of the chunk collection, as written (Milvus computes `sparse` from
+    `search_text` with the BM25 function)."""
+
+    chunk_id: str
+    doc_id: str
+    tenant: str
+    chunk: int
+    title: str
+    text: str
+    search_text: str
+    dense: list[float]
+    metadata: dict[str, Any]
+    version: str
+    embedder: str  # the identity key of the embedder that made `dense`
+    created_at: int  # epoch milliseconds: when ingest accepted the version
+    indexed_at: int  # epoch milliseconds: when the row was written
+
+
+def chunk_rows(doc: DocumentEmbedded) -> list[ChunkRow]:
+    """The rows of an embedded document version, one per chunk."""
+    created = int(datetime.fromisoformat(doc.accepted_at).timestamp() * 1000)
+    indexed = int(time.time() * 1000)
+    metadata = _json_only(doc.metadata)
+    return [
+        ChunkRow(
+            chunk_id=chunk_id(doc.tenant, doc.id, doc.version, c.chunk),
+            doc_id=doc.id,
+            tenant=doc.tenant,
+            chunk=c.chunk,
+            title=doc.title,
+            text=c.text,
+            search_text=search_text(doc.title, c.text),
+            dense=c.vector,
+            metadata=metadata,
+            version=doc.version,
+            embedder=doc.embedder.key,
+            created_at=created,
+            indexed_at=indexed,
+        )
+        for c in doc.chunks
+    ]
+
+
+def collection_name(alias: str, identity: EmbedderIdentity) -> str:
     """The physical collection behind the alias for an embedder (and this schema version)."""
-    slug = re.sub(r"[^a-z0-9_]", "_", embedder.name.lower())
-    return f"{alias}__{SCHEMA_VERSION}_{slug}_{embedder.dim}"
+    slug = re.sub(r"[^a-z0-9_]", "_", identity.name.lower())
+    return f"{alias}__{SCHEMA_VERSION}_{slug}_{identity.dim}"
 
 
 def chunk_id(tenant: str, doc_id: str, version: str, number: int) -> str:
@@ -62,11 +96,11 @@ def quote(value: str) -> str:
 class ChunkStore:
     """Writes and removes chunks; writes are serialised per process (milvus-lite requires it)."""
 
-    def __init__(self, settings: MilvusSettings, embedder: EmbedderInfo) -> None:
+    def __init__(self, settings: MilvusSettings, identity: EmbedderIdentity) -> None:
         self.settings = settings
-        self.embedder = embedder
+        self.identity = identity
         self.alias = settings.collection
-        self.collection = collection_name(settings.collection, embedder)
+        self.collection = collection_name(settings.collection, identity)
         self.client = MilvusClient(
             uri=settings.uri, token=settings.token, timeout=settings.timeout_seconds
         )
@@ -106,7 +140,7 @@ class ChunkStore:
             analyzer_params={"tokenizer": "standard", "filter": ["lowercase"]},
         )
         schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-        schema.add_field("dense", DataType.FLOAT_VECTOR, dim=self.embedder.dim)
+        schema.add_field("dense", DataType.FLOAT_VECTOR, dim=self.identity.dim)
         schema.add_field("metadata", DataType.JSON)
         schema.add_field("version", DataType.VARCHAR, max_length=64)
         schema.add_field("embedder", DataType.VARCHAR, max_length=128)
@@ -136,27 +170,26 @@ class ChunkStore:
             schema=schema,
             index_params=index_params,
             num_partitions=self.settings.num_partitions,
-            properties={EMBEDDER_PROPERTY: self.embedder.model_dump_json()},
+            properties={EMBEDDER_PROPERTY: self.identity.model_dump_json()},
         )
 
     def _check_embedder(self) -> None:
         properties = self.client.describe_collection(self.collection).get("properties", {})
         try:
-            recorded = EmbedderInfo.model_validate_json(properties.get(EMBEDDER_PROPERTY, ""))
+            recorded = EmbedderIdentity.model_validate_json(properties.get(EMBEDDER_PROPERTY, ""))
         except ValueError:
             raise ConfigError(
                 f"collection {self.collection} does not record its embedder "
                 f"(property {EMBEDDER_PROPERTY})"
             ) from None
-        if recorded != self.embedder:
+        if recorded != self.identity:
             raise ConfigError(
-                f"collection {self.collection} was built with embedder "
-                f"{recorded.model_dump()} but this process uses "
-                f"{self.embedder.model_dump()}: rebuild it or change the embedder"
+                f"collection {self.collection} was built with embedder {recorded.key} but this "
+                f"process uses {self.identity.key}: rebuild it or change the embedder"
             )
 
-    def upsert(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert or replace chunk rows (all fields but the BM25 output)."""
+    def upsert(self, rows: Sequence[ChunkRow]) -> None:
+        """Insert or replace chunk rows."""
         if rows:
             self._write(
                 "upsert", len(rows), lambda: self.client.upsert(self.collection, list(rows))
@@ -186,18 +219,6 @@ class ChunkStore:
         )
         return int(result[0]["count(*)"])
 
-    def query(
-        self, expr: str, fields: Sequence[str] = FIELDS, limit: int = 16_384
-    ) -> list[dict[str, Any]]:
-        """Rows matching a filter (for tests and tools; never pass user text here)."""
-        return list(
-            self._call(
-                lambda: self.client.query(
-                    self.collection, filter=expr, output_fields=list(fields), limit=limit
-                )
-            )
-        )
-
     def ping(self) -> None:
         """Raise `Unavailable` unless Milvus answers."""
         self._call(lambda: self.client.has_collection(self.collection))
@@ -216,7 +237,7 @@ class ChunkStore:
             raise Unavailable(f"Milvus: {exc}", code="milvus_unavailable") from exc
 
 
-def metadata_json(metadata: dict[str, Any]) -> dict[str, Any]:
+def _json_only(metadata: dict[str, Any]) -> dict[str, Any]:
     """Metadata as stored: JSON round-tripped so only JSON types reach Milvus."""
     copy: dict[str, Any] = json.loads(json.dumps(metadata))
     return copy
