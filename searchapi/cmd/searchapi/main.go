@@ -108,14 +108,14 @@ func realMain(ctx context.Context) error {
 	defer func() { _ = records.Close() }()
 
 	s := cfg.SearchAPI
-	service := search.NewService(chunks, embedder, search.Limits{
+	service := search.NewService(chunks, records, embedder, search.Limits{
 		DefaultK: s.DefaultK, MaxK: s.MaxK, MaxOffset: s.MaxOffset,
 		MaxQueryChars: s.MaxQueryChars, Candidates: s.Candidates,
 	})
 	router := server.New(server.Deps{
-		Searcher: service, Documents: records, Chunks: chunks,
-		Ready: map[string]server.Check{"milvus": chunks.Ping, "redis": records.Ping},
-		Keys:  server.NewKeys(cfg.Auth.APIKeys), Metrics: m, Log: log, Timeout: s.RequestTimeout(),
+		Service: service,
+		Ready:   []server.Check{{Name: "milvus", Run: chunks.Ping}, {Name: "redis", Run: records.Ping}},
+		Keys:    server.NewKeys(cfg.Auth.APIKeys), Metrics: m, Log: log, Timeout: s.RequestTimeout(),
 		Started: processStart,
 	})
 	httpServer := &http.Server{Addr: s.Address(), Handler: router, ReadHeaderTimeout: 10 * time.Second}

@@ -1,41 +1,25 @@
-// Package documents reads the document records the pipeline keeps in Redis.
+// Package documents is the search service's adapter to the document records the pipeline
+// keeps in Redis.
 package documents
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
+
+	"sluice.dev/searchapi/internal/search"
 )
 
-var (
-	// ErrNotFound means the tenant has no document with that id.
-	ErrNotFound = errors.New("document not found")
-	// ErrUnavailable wraps failures to reach Redis.
-	ErrUnavailable = errors.New("redis unavailable")
-)
-
-// Record is a document's status as the pipeline last wrote it.
-type Record struct {
-	ID         string  `json:"id"`
-	Tenant     string  `json:"tenant"`
-	Version    string  `json:"version"`
-	Status     string  `json:"status"`
-	Chunks     int     `json:"chunks"`
-	Error      *string `json:"error"`
-	CreatedAt  string  `json:"created_at"`
-	AcceptedAt string  `json:"accepted_at"`
-	UpdatedAt  string  `json:"updated_at"`
-	IndexedAt  string  `json:"indexed_at,omitempty"`
-}
-
-// Store reads records (one Redis hash per document: <prefix>:doc:<tenant>:<id>).
+// Store reads records (one Redis hash per document: <prefix>:doc:<tenant>:<id>). Its errors
+// are search.ErrNotFound and ones wrapping search.ErrRedisUnavailable.
 type Store struct {
 	client *redis.Client
 	prefix string
 }
+
+var _ search.Records = (*Store)(nil)
 
 // New connects lazily to the Redis at url.
 func New(url, prefix string) (*Store, error) {
@@ -50,16 +34,16 @@ func New(url, prefix string) (*Store, error) {
 func (s *Store) Close() error { return s.client.Close() }
 
 // Get returns the record of a tenant's document.
-func (s *Store) Get(ctx context.Context, tenant, id string) (Record, error) {
+func (s *Store) Get(ctx context.Context, tenant, id string) (search.Record, error) {
 	fields, err := s.client.HGetAll(ctx, fmt.Sprintf("%s:doc:%s:%s", s.prefix, tenant, id)).Result()
 	if err != nil {
-		return Record{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return search.Record{}, fmt.Errorf("%w: %w", search.ErrRedisUnavailable, err)
 	}
 	if len(fields) == 0 {
-		return Record{}, ErrNotFound
+		return search.Record{}, search.ErrNotFound
 	}
 	chunks, _ := strconv.Atoi(fields["chunks"])
-	record := Record{
+	record := search.Record{
 		ID: id, Tenant: tenant, Version: fields["version"], Status: fields["status"], Chunks: chunks,
 		CreatedAt: fields["created_at"], AcceptedAt: fields["accepted_at"],
 		UpdatedAt: fields["updated_at"], IndexedAt: fields["indexed_at"],
@@ -73,7 +57,7 @@ func (s *Store) Get(ctx context.Context, tenant, id string) (Record, error) {
 // Ping checks that Redis answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.client.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", search.ErrRedisUnavailable, err)
 	}
 	return nil
 }

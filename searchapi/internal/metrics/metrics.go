@@ -2,10 +2,13 @@
 package metrics
 
 import (
+	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Metrics are the service's collectors, registered on their own registry.
@@ -71,4 +74,18 @@ func (m *Metrics) ObserveCache(hit bool) {
 		result = "hit"
 	}
 	m.EmbedCache.WithLabelValues(result).Inc()
+}
+
+// ObserveRequest records one HTTP request.
+func (m *Metrics) ObserveRequest(route, mode string, status int, took time.Duration) {
+	m.Requests.WithLabelValues(route, mode, strconv.Itoa(status)).Inc()
+	m.RequestDuration.WithLabelValues(route, mode).Observe(took.Seconds())
+}
+
+// ObserveColdStart records the time from process start to the first successful readiness check.
+func (m *Metrics) ObserveColdStart(took time.Duration) { m.ColdStart.Observe(took.Seconds()) }
+
+// Handler serves the metrics in Prometheus's text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
 }

@@ -20,16 +20,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"sluice.dev/searchapi/internal/embed"
-)
-
-var (
-	// ErrUnavailable wraps failures to reach Milvus or to get an answer in time.
-	ErrUnavailable = errors.New("milvus unavailable")
-	// ErrRejected wraps errors Milvus answered with (a bad expression, a missing collection).
-	ErrRejected = errors.New("milvus rejected the request")
-	// ErrEmbedderMismatch means the collection holds vectors of another embedder than the
-	// one searchapi embeds queries with: searching would return nonsense.
-	ErrEmbedderMismatch = errors.New("embedder mismatch")
+	"sluice.dev/searchapi/internal/search"
 )
 
 // embedderProperty is the collection property where the index function records its embedder.
@@ -38,43 +29,39 @@ const embedderProperty = "sluice.embedder"
 // Fields read back with every hit (naming them keeps vectors out of the answer).
 var outputFields = []string{"chunk_id", "doc_id", "chunk", "title", "text", "metadata"}
 
-// Hit is one chunk found by a search.
-type Hit struct {
-	ChunkID    string          `json:"chunk_id"`
-	DocumentID string          `json:"document_id"`
-	Chunk      int64           `json:"chunk"`
-	Score      float32         `json:"score"`
-	Title      string          `json:"title"`
-	Text       string          `json:"text"`
-	Metadata   json.RawMessage `json:"metadata"`
-}
-
 // Observer is told how long each Milvus operation took.
 type Observer func(operation string, took time.Duration)
 
-// Store runs searches against one collection (or alias).
+// Store runs searches against one collection (or alias). Its errors wrap search's sentinels:
+// search.ErrMilvusUnavailable (unreachable, too slow), search.ErrRejected (an answer refusing
+// the request) and search.ErrEmbedderMismatch.
 type Store struct {
 	config     milvusclient.ClientConfig
 	collection string
-	embedder   embed.Identity
+	configured embed.Identity
 	timeout    time.Duration
 	observe    Observer
-	verified   atomic.Bool
+	// recorded is the identity the collection records, once read.
+	recorded atomic.Pointer[embed.Identity]
 
 	mu     sync.Mutex
 	client *milvusclient.Client
 }
 
-// New returns a store for the collection (or alias) filled by `embedder`; it connects on
-// first use.
-func New(uri, token, collection string, embedder embed.Identity, timeout time.Duration, observe Observer) *Store {
+var _ search.Chunks = (*Store)(nil)
+
+// New returns a store for the collection (or alias); it connects on first use. Dense and
+// hybrid searches are checked against the identity of the embedder that embedded their
+// vector; text searches, counts and pings against `configured`, the embedder the
+// configuration names (whose version may be unknown).
+func New(uri, token, collection string, configured embed.Identity, timeout time.Duration, observe Observer) *Store {
 	if observe == nil {
 		observe = func(string, time.Duration) {}
 	}
 	return &Store{
 		config:     milvusclient.ClientConfig{Address: uri, APIKey: token},
 		collection: collection,
-		embedder:   embedder,
+		configured: configured,
 		timeout:    timeout,
 		observe:    observe,
 	}
@@ -93,43 +80,44 @@ func (s *Store) Close(ctx context.Context) error {
 }
 
 // Dense returns the chunks nearest to the vector (cosine).
-func (s *Store) Dense(ctx context.Context, vector []float32, filter string, limit, offset int) ([]Hit, error) {
-	option := milvusclient.NewSearchOption(s.collection, limit, []entity.Vector{entity.FloatVector(vector)}).
-		WithANNSField("dense").WithFilter(filter).WithOffset(offset).WithOutputFields(outputFields...)
-	return s.search(ctx, "search_dense", func(c *milvusclient.Client) ([]milvusclient.ResultSet, error) {
+func (s *Store) Dense(ctx context.Context, scope search.Scope, vector search.Vector, page search.Page) ([]search.Hit, error) {
+	option := milvusclient.NewSearchOption(s.collection, page.Limit, []entity.Vector{entity.FloatVector(vector.Values)}).
+		WithANNSField("dense").WithFilter(scope.Expression()).WithOffset(page.Offset).WithOutputFields(outputFields...)
+	return s.search(ctx, "search_dense", vector.Embedder, func(c *milvusclient.Client) ([]milvusclient.ResultSet, error) {
 		return c.Search(ctx, option)
 	})
 }
 
-// Text returns the chunks that best match the query by BM25 (Milvus tokenises the text).
-func (s *Store) Text(ctx context.Context, query, filter string, limit, offset int) ([]Hit, error) {
-	option := milvusclient.NewSearchOption(s.collection, limit, []entity.Vector{entity.Text(query)}).
-		WithANNSField("sparse").WithSearchParam("metric_type", "BM25").WithFilter(filter).
-		WithOffset(offset).WithOutputFields(outputFields...)
-	return s.search(ctx, "search_text", func(c *milvusclient.Client) ([]milvusclient.ResultSet, error) {
+// Text returns the chunks that best match the text by BM25 (Milvus tokenises it).
+func (s *Store) Text(ctx context.Context, scope search.Scope, text string, page search.Page) ([]search.Hit, error) {
+	option := milvusclient.NewSearchOption(s.collection, page.Limit, []entity.Vector{entity.Text(text)}).
+		WithANNSField("sparse").WithSearchParam("metric_type", "BM25").WithFilter(scope.Expression()).
+		WithOffset(page.Offset).WithOutputFields(outputFields...)
+	return s.search(ctx, "search_text", s.configured, func(c *milvusclient.Client) ([]milvusclient.ResultSet, error) {
 		return c.Search(ctx, option)
 	})
 }
 
 // Hybrid runs a dense and a BM25 search of `candidates` each and fuses them by reciprocal
 // rank (Milvus's RRF ranker).
-func (s *Store) Hybrid(ctx context.Context, vector []float32, query, filter string, limit, offset, candidates int) ([]Hit, error) {
-	dense := milvusclient.NewAnnRequest("dense", candidates, entity.FloatVector(vector)).WithFilter(filter)
-	text := milvusclient.NewAnnRequest("sparse", candidates, entity.Text(query)).
+func (s *Store) Hybrid(ctx context.Context, scope search.Scope, vector search.Vector, text string, page search.Page, candidates int) ([]search.Hit, error) {
+	filter := scope.Expression()
+	dense := milvusclient.NewAnnRequest("dense", candidates, entity.FloatVector(vector.Values)).WithFilter(filter)
+	sparse := milvusclient.NewAnnRequest("sparse", candidates, entity.Text(text)).
 		WithSearchParam("metric_type", "BM25").WithFilter(filter)
-	option := milvusclient.NewHybridSearchOption(s.collection, limit, dense, text).
-		WithReranker(milvusclient.NewRRFReranker()).WithOffset(offset).WithOutputFields(outputFields...)
-	return s.search(ctx, "search_hybrid", func(c *milvusclient.Client) ([]milvusclient.ResultSet, error) {
+	option := milvusclient.NewHybridSearchOption(s.collection, page.Limit, dense, sparse).
+		WithReranker(milvusclient.NewRRFReranker()).WithOffset(page.Offset).WithOutputFields(outputFields...)
+	return s.search(ctx, "search_hybrid", vector.Embedder, func(c *milvusclient.Client) ([]milvusclient.ResultSet, error) {
 		return c.HybridSearch(ctx, option)
 	})
 }
 
-// Count returns how many chunks match the filter.
-func (s *Store) Count(ctx context.Context, filter string) (int64, error) {
+// Count returns how many chunks the scope holds.
+func (s *Store) Count(ctx context.Context, scope search.Scope) (int64, error) {
 	var count int64
-	err := s.call(ctx, "count", func(ctx context.Context, c *milvusclient.Client) error {
+	err := s.call(ctx, "count", s.configured, func(ctx context.Context, c *milvusclient.Client) error {
 		result, err := c.Query(ctx, milvusclient.NewQueryOption(s.collection).
-			WithFilter(filter).WithOutputFields("count(*)"))
+			WithFilter(scope.Expression()).WithOutputFields("count(*)"))
 		if err != nil {
 			return err
 		}
@@ -145,7 +133,7 @@ func (s *Store) Count(ctx context.Context, filter string) (int64, error) {
 
 // Ping checks that Milvus answers and the collection exists.
 func (s *Store) Ping(ctx context.Context) error {
-	return s.call(ctx, "ping", func(ctx context.Context, c *milvusclient.Client) error {
+	return s.call(ctx, "ping", s.configured, func(ctx context.Context, c *milvusclient.Client) error {
 		exists, err := c.HasCollection(ctx, milvusclient.NewHasCollectionOption(s.collection))
 		if err == nil && !exists {
 			return fmt.Errorf("collection %q does not exist yet (the index function creates it)", s.collection)
@@ -154,9 +142,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	})
 }
 
-func (s *Store) search(ctx context.Context, operation string, run func(*milvusclient.Client) ([]milvusclient.ResultSet, error)) ([]Hit, error) {
-	var hits []Hit
-	err := s.call(ctx, operation, func(_ context.Context, c *milvusclient.Client) error {
+func (s *Store) search(ctx context.Context, operation string, embedder embed.Identity,
+	run func(*milvusclient.Client) ([]milvusclient.ResultSet, error),
+) ([]search.Hit, error) {
+	var hits []search.Hit
+	err := s.call(ctx, operation, embedder, func(_ context.Context, c *milvusclient.Client) error {
 		results, err := run(c)
 		if err != nil {
 			return err
@@ -170,21 +160,22 @@ func (s *Store) search(ctx context.Context, operation string, run func(*milvuscl
 	return hits, err
 }
 
-// call runs one operation with the store's timeout; a failure drops the connection so the
-// next call reconnects (the gRPC channel to a restarted server may be stuck).
-func (s *Store) call(ctx context.Context, operation string, run func(context.Context, *milvusclient.Client) error) error {
+// call runs one operation with the store's timeout, once the collection's vectors are known
+// to be comparable with the embedder's; a failure drops the connection so the next call
+// reconnects (the gRPC channel to a restarted server may be stuck).
+func (s *Store) call(ctx context.Context, operation string, embedder embed.Identity,
+	run func(context.Context, *milvusclient.Client) error,
+) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	started := time.Now()
 	defer func() { s.observe(operation, time.Since(started)) }()
 	client, err := s.connect(ctx)
 	if err != nil {
-		return fmt.Errorf("%w: connect: %v", ErrUnavailable, err)
+		return fmt.Errorf("%w: connect: %w", search.ErrMilvusUnavailable, err)
 	}
-	if !s.verified.Load() {
-		if err := s.verify(ctx, client); err != nil {
-			return err
-		}
+	if err := s.checkEmbedder(ctx, client, embedder); err != nil {
+		return err
 	}
 	err = run(ctx, client)
 	if err != nil && notLoaded(err) {
@@ -199,10 +190,10 @@ func (s *Store) call(ctx context.Context, operation string, run func(context.Con
 	}
 	if err != nil {
 		if !transient(ctx, err) {
-			return fmt.Errorf("%w: %s: %v", ErrRejected, operation, err)
+			return fmt.Errorf("%w: %s: %w", search.ErrRejected, operation, err)
 		}
 		s.reset(client)
-		return fmt.Errorf("%w: %s: %v", ErrUnavailable, operation, err)
+		return fmt.Errorf("%w: %s: %w", search.ErrMilvusUnavailable, operation, err)
 	}
 	return nil
 }
@@ -231,28 +222,44 @@ func transient(ctx context.Context, err error) bool {
 	return strings.Contains(message, "connection refused") || strings.Contains(message, "Unavailable")
 }
 
-// verify compares the embedder recorded in the collection with the store's, once.
-func (s *Store) verify(ctx context.Context, client *milvusclient.Client) error {
+// checkEmbedder compares the identity the collection records with the embedder's. The
+// recorded identity is read once and kept while it matches; after a mismatch it is read again
+// on the next call, so a collection rebuilt (or an alias switched) for the right embedder is
+// searched without a restart.
+func (s *Store) checkEmbedder(ctx context.Context, client *milvusclient.Client, embedder embed.Identity) error {
+	recorded := s.recorded.Load()
+	if recorded == nil {
+		read, exists, err := s.readEmbedder(ctx, client)
+		if err != nil || !exists {
+			return err // no collection yet: nothing to search, nothing to compare
+		}
+		recorded = &read
+		s.recorded.Store(recorded)
+	}
+	if !recorded.Matches(embedder) {
+		s.recorded.CompareAndSwap(recorded, nil)
+		return fmt.Errorf("%w: collection %s holds vectors of %+v but searchapi embeds queries with %+v",
+			search.ErrEmbedderMismatch, s.collection, *recorded, embedder)
+	}
+	return nil
+}
+
+// readEmbedder reads the identity the collection records, if the collection exists.
+func (s *Store) readEmbedder(ctx context.Context, client *milvusclient.Client) (embed.Identity, bool, error) {
 	collection, err := client.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption(s.collection))
 	if err != nil {
 		if transient(ctx, err) {
 			s.reset(client)
-			return fmt.Errorf("%w: describe: %v", ErrUnavailable, err)
+			return embed.Identity{}, false, fmt.Errorf("%w: describe: %w", search.ErrMilvusUnavailable, err)
 		}
-		return nil // no collection yet: nothing to search, nothing to compare
+		return embed.Identity{}, false, nil
 	}
 	var recorded embed.Identity
 	if err := json.Unmarshal([]byte(collection.Properties[embedderProperty]), &recorded); err != nil {
-		return fmt.Errorf("%w: collection %s does not record its embedder (property %s)",
-			ErrEmbedderMismatch, s.collection, embedderProperty)
+		return embed.Identity{}, true, fmt.Errorf("%w: collection %s does not record its embedder (property %s)",
+			search.ErrEmbedderMismatch, s.collection, embedderProperty)
 	}
-	want := s.embedder
-	if !recorded.Matches(want) {
-		return fmt.Errorf("%w: collection %s holds vectors of %+v but searchapi embeds queries with %+v",
-			ErrEmbedderMismatch, s.collection, recorded, want)
-	}
-	s.verified.Store(true)
-	return nil
+	return recorded, true, nil
 }
 
 func (s *Store) connect(ctx context.Context) (*milvusclient.Client, error) {
@@ -279,11 +286,11 @@ func (s *Store) reset(failed *milvusclient.Client) {
 	}
 }
 
-func toHits(result milvusclient.ResultSet) ([]Hit, error) {
+func toHits(result milvusclient.ResultSet) ([]search.Hit, error) {
 	if result.Err != nil {
 		return nil, result.Err
 	}
-	hits := make([]Hit, result.ResultCount)
+	hits := make([]search.Hit, result.ResultCount)
 	for i := range hits {
 		hit := &hits[i]
 		hit.Score = result.Scores[i]

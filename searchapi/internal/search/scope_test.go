@@ -3,10 +3,11 @@ package search
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 )
 
-func TestFilterExpression(t *testing.T) {
+func TestFilterScope(t *testing.T) {
 	t.Parallel()
 	raw := func(s string) json.RawMessage { return json.RawMessage(s) }
 	cases := []struct {
@@ -53,7 +54,8 @@ func TestFilterExpression(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := tc.filter.Expression(tc.tenant)
+			scope, err := tc.filter.Scope(tc.tenant)
+			got := scope.Expression()
 			if tc.code != "" {
 				var bad *Error
 				if !errors.As(err, &bad) || bad.Code != tc.code {
@@ -63,6 +65,39 @@ func TestFilterExpression(t *testing.T) {
 			}
 			if err != nil || got != tc.want {
 				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDocumentScope(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, tenant, id string
+		want             string
+		code             string
+	}{
+		{name: "an id", tenant: "acme", id: "known", want: `tenant == "acme" and (doc_id == "known")`},
+		{name: "every allowed character", tenant: "acme", id: "a.b_c~d:e@f+g-h",
+			want: `tenant == "acme" and (doc_id == "a.b_c~d:e@f+g-h")`},
+		{name: "a quote", tenant: "acme", id: `x" or doc_id != "y`, code: "invalid_id"},
+		{name: "a space", tenant: "acme", id: "bad id", code: "invalid_id"},
+		{name: "too long", tenant: "acme", id: strings.Repeat("a", 257), code: "invalid_id"},
+		{name: "bad tenant", tenant: "Acme Corp", id: "known", code: "invalid_tenant"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			scope, err := documentScope(tc.tenant, tc.id)
+			if tc.code != "" {
+				var bad *Error
+				if !errors.As(err, &bad) || bad.Code != tc.code {
+					t.Fatalf("want error %s, got %q, %v", tc.code, scope.Expression(), err)
+				}
+				return
+			}
+			if err != nil || scope.Expression() != tc.want || scope.Tenant() != tc.tenant {
+				t.Fatalf("got %+v, %v; want %q", scope, err, tc.want)
 			}
 		})
 	}

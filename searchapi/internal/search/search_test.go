@@ -7,73 +7,134 @@ import (
 	"testing"
 
 	"sluice.dev/searchapi/internal/embed"
-	"sluice.dev/searchapi/internal/milvus"
 )
 
-// recordingChunks remembers the last call and answers with fixed hits.
+// recordingChunks remembers the last call and answers with fixed hits and count.
 type recordingChunks struct {
-	mode, query, filter      string
-	limit, offset, candidate int
-	vector                   []float32
-	hits                     []milvus.Hit
-	err                      error
+	mode, text string
+	scope      Scope
+	page       Page
+	candidates int
+	vector     Vector
+	hits       []Hit
+	count      int64
+	err        error
 }
 
-func (r *recordingChunks) Dense(_ context.Context, v []float32, f string, l, o int) ([]milvus.Hit, error) {
-	r.mode, r.vector, r.filter, r.limit, r.offset = ModeDense, v, f, l, o
+func (r *recordingChunks) Dense(_ context.Context, s Scope, v Vector, p Page) ([]Hit, error) {
+	r.mode, r.scope, r.vector, r.page = ModeDense, s, v, p
 	return r.hits, r.err
 }
 
-func (r *recordingChunks) Text(_ context.Context, q, f string, l, o int) ([]milvus.Hit, error) {
-	r.mode, r.query, r.filter, r.limit, r.offset = ModeText, q, f, l, o
+func (r *recordingChunks) Text(_ context.Context, s Scope, text string, p Page) ([]Hit, error) {
+	r.mode, r.scope, r.text, r.page = ModeText, s, text, p
 	return r.hits, r.err
 }
 
-func (r *recordingChunks) Hybrid(_ context.Context, v []float32, q, f string, l, o, c int) ([]milvus.Hit, error) {
-	r.mode, r.vector, r.query, r.filter, r.limit, r.offset, r.candidate = ModeHybrid, v, q, f, l, o, c
+func (r *recordingChunks) Hybrid(_ context.Context, s Scope, v Vector, text string, p Page, c int) ([]Hit, error) {
+	r.mode, r.scope, r.vector, r.text, r.page, r.candidates = ModeHybrid, s, v, text, p, c
 	return r.hits, r.err
+}
+
+func (r *recordingChunks) Count(_ context.Context, s Scope) (int64, error) {
+	r.mode, r.scope = "count", s
+	return r.count, r.err
+}
+
+// fakeRecords knows one document, "known", of every tenant.
+type fakeRecords struct{ err error }
+
+func (f fakeRecords) Get(_ context.Context, tenant, id string) (Record, error) {
+	if f.err != nil {
+		return Record{}, f.err
+	}
+	if id != "known" {
+		return Record{}, ErrNotFound
+	}
+	return Record{ID: id, Tenant: tenant, Status: "indexed", Chunks: 3}, nil
+}
+
+// reportingEmbedder learns its version from its first answer, as the HTTP embedder does.
+type reportingEmbedder struct {
+	*embed.Hashing
+	embedded bool
+	err      error
+}
+
+func (r *reportingEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	r.embedded = true
+	return r.Hashing.Embed(ctx, texts)
+}
+
+func (r *reportingEmbedder) Identity() embed.Identity {
+	identity := r.Hashing.Identity()
+	if !r.embedded {
+		identity.Version = ""
+	}
+	return identity
 }
 
 var limits = Limits{DefaultK: 10, MaxK: 100, MaxOffset: 1000, MaxQueryChars: 50, Candidates: 100}
 
 func intp(v int) *int { return &v }
 
+func newService(chunks Chunks, records Records) *Service {
+	return NewService(chunks, records, &reportingEmbedder{Hashing: embed.NewHashing(16)}, limits)
+}
+
 func TestSearchDispatchesByMode(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		name      string
-		req       Request
-		mode      string
-		limit     int
-		offset    int
-		candidate int
-		embeds    bool
+		name       string
+		req        Request
+		mode       string
+		page       Page
+		candidates int
+		embeds     bool
 	}{
-		{name: "default is hybrid with default k", req: Request{Query: "water"}, mode: ModeHybrid, limit: 10, candidate: 100, embeds: true},
-		{name: "dense", req: Request{Query: "water", Mode: ModeDense, K: intp(3)}, mode: ModeDense, limit: 3, embeds: true},
-		{name: "text does not embed", req: Request{Query: "water", Mode: ModeText, Offset: intp(5)}, mode: ModeText, limit: 10, offset: 5},
-		{name: "hybrid candidates cover k+offset", req: Request{Query: "w", K: intp(100), Offset: intp(900)}, mode: ModeHybrid, limit: 100, offset: 900, candidate: 1000, embeds: true},
+		{name: "default is hybrid with default k", req: Request{Query: "water"}, mode: ModeHybrid, page: Page{Limit: 10}, candidates: 100, embeds: true},
+		{name: "dense", req: Request{Query: "water", Mode: ModeDense, K: intp(3)}, mode: ModeDense, page: Page{Limit: 3}, embeds: true},
+		{name: "text does not embed", req: Request{Query: "water", Mode: ModeText, Offset: intp(5)}, mode: ModeText, page: Page{Limit: 10, Offset: 5}},
+		{name: "hybrid candidates cover k+offset", req: Request{Query: "w", K: intp(100), Offset: intp(900)}, mode: ModeHybrid, page: Page{Limit: 100, Offset: 900}, candidates: 1000, embeds: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			chunks := &recordingChunks{}
 			tc.req.Tenant = "acme"
-			response, err := NewService(chunks, embed.NewHashing(16), limits).Search(context.Background(), tc.req)
+			response, err := newService(chunks, fakeRecords{}).Search(context.Background(), tc.req)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if chunks.mode != tc.mode || chunks.limit != tc.limit || chunks.offset != tc.offset || chunks.candidate != tc.candidate {
+			if chunks.mode != tc.mode || chunks.page != tc.page || chunks.candidates != tc.candidates {
 				t.Fatalf("called %+v", chunks)
 			}
-			if (chunks.vector != nil) != tc.embeds || len(chunks.vector) > 0 && len(chunks.vector) != 16 {
+			if (chunks.vector.Values != nil) != tc.embeds || len(chunks.vector.Values) > 0 && len(chunks.vector.Values) != 16 {
 				t.Fatalf("vector %v, want embedded=%v", chunks.vector, tc.embeds)
 			}
-			if chunks.filter != `tenant == "acme"` {
-				t.Fatalf("filter %q", chunks.filter)
+			if chunks.scope.Expression() != `tenant == "acme"` || chunks.scope.Tenant() != "acme" {
+				t.Fatalf("scope %+v", chunks.scope)
 			}
-			if response.Mode != tc.mode || response.K != tc.limit || response.Offset != tc.offset || response.Hits == nil {
+			if response.Mode != tc.mode || response.K != tc.page.Limit || response.Offset != tc.page.Offset || response.Hits == nil {
 				t.Fatalf("response %+v", response)
+			}
+		})
+	}
+}
+
+func TestTheVectorCarriesTheIdentityReadAfterEmbedding(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{ModeDense, ModeHybrid} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			chunks := &recordingChunks{}
+			_, err := newService(chunks, fakeRecords{}).Search(context.Background(), Request{Query: "q", Mode: mode, Tenant: "acme"})
+			want := embed.Identity{Name: "hashing", Dim: 16, Version: "1"}
+			if err != nil || chunks.vector.Embedder != want {
+				t.Fatalf("store got identity %+v (%v), want %+v", chunks.vector.Embedder, err, want)
 			}
 		})
 	}
@@ -94,13 +155,14 @@ func TestSearchRejectsBadRequests(t *testing.T) {
 		{"k too large", Request{Query: "q", K: intp(101)}, "invalid_k"},
 		{"negative offset", Request{Query: "q", Offset: intp(-1)}, "invalid_offset"},
 		{"offset too large", Request{Query: "q", Offset: intp(1001)}, "invalid_offset"},
+		{"bad filter", Request{Query: "q", Filter: Filter{DocumentID: []byte(`42`)}}, "invalid_filter"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			chunks := &recordingChunks{}
 			tc.req.Tenant = "acme"
-			_, err := NewService(chunks, embed.NewHashing(16), limits).Search(context.Background(), tc.req)
+			_, err := newService(chunks, fakeRecords{}).Search(context.Background(), tc.req)
 			var bad *Error
 			if !errors.As(err, &bad) || bad.Code != tc.code {
 				t.Fatalf("got %v, want %s", err, tc.code)
@@ -114,20 +176,84 @@ func TestSearchRejectsBadRequests(t *testing.T) {
 
 func TestMinScoreDropsWeakHits(t *testing.T) {
 	t.Parallel()
-	chunks := &recordingChunks{hits: []milvus.Hit{{ChunkID: "a", Score: 0.9}, {ChunkID: "b", Score: 0.2}}}
+	chunks := &recordingChunks{hits: []Hit{{ChunkID: "a", Score: 0.9}, {ChunkID: "b", Score: 0.2}}}
 	minimum := 0.5
-	response, err := NewService(chunks, embed.NewHashing(16), limits).
+	response, err := newService(chunks, fakeRecords{}).
 		Search(context.Background(), Request{Query: "q", Mode: ModeDense, Tenant: "acme", MinScore: &minimum})
 	if err != nil || len(response.Hits) != 1 || response.Hits[0].ChunkID != "a" {
 		t.Fatalf("got %+v, %v", response, err)
 	}
 }
 
-func TestStoreErrorsPassThrough(t *testing.T) {
+func TestErrors(t *testing.T) {
 	t.Parallel()
-	chunks := &recordingChunks{err: milvus.ErrUnavailable}
-	_, err := NewService(chunks, embed.NewHashing(16), limits).Search(context.Background(), Request{Query: "q", Tenant: "acme"})
-	if !errors.Is(err, milvus.ErrUnavailable) {
-		t.Fatalf("got %v", err)
+	cases := []struct {
+		name      string
+		store     error
+		embedder  error
+		want      error
+		component string
+	}{
+		{name: "store errors pass through", store: ErrMilvusUnavailable, want: ErrMilvusUnavailable, component: "milvus"},
+		{name: "a mismatch passes through", store: ErrEmbedderMismatch, want: ErrEmbedderMismatch},
+		{name: "embedder errors are the embedder's", embedder: embed.ErrBadResponse, want: ErrEmbedderUnavailable, component: "embedder"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			embedder := &reportingEmbedder{Hashing: embed.NewHashing(16), err: tc.embedder}
+			service := NewService(&recordingChunks{err: tc.store}, fakeRecords{}, embedder, limits)
+			_, err := service.Search(context.Background(), Request{Query: "q", Tenant: "acme"})
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			var unavailable *UnavailableError
+			if errors.As(err, &unavailable) != (tc.component != "") || tc.component != "" && unavailable.Component != tc.component {
+				t.Fatalf("got %v, want component %q", err, tc.component)
+			}
+		})
+	}
+}
+
+func TestDocument(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		id      string
+		records error
+		want    error
+		code    string
+		counted bool
+	}{
+		{name: "known", id: "known", counted: true},
+		{name: "unknown", id: "other", want: ErrNotFound},
+		{name: "invalid id", id: "bad id", code: "invalid_id"},
+		{name: "redis down", id: "known", records: ErrRedisUnavailable, want: ErrRedisUnavailable},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			chunks := &recordingChunks{count: 3}
+			document, err := newService(chunks, fakeRecords{err: tc.records}).Document(context.Background(), "acme", tc.id)
+			var bad *Error
+			switch {
+			case tc.code != "":
+				if !errors.As(err, &bad) || bad.Code != tc.code {
+					t.Fatalf("got %v, want %s", err, tc.code)
+				}
+			case tc.want != nil:
+				if !errors.Is(err, tc.want) {
+					t.Fatalf("got %v, want %v", err, tc.want)
+				}
+			case err != nil || document.ID != "known" || document.IndexedChunks != 3:
+				t.Fatalf("got %+v, %v", document, err)
+			}
+			if counted := chunks.mode == "count"; counted != tc.counted {
+				t.Fatalf("counted: %v, want %v", counted, tc.counted)
+			}
+			if tc.counted && chunks.scope.Expression() != `tenant == "acme" and (doc_id == "known")` {
+				t.Fatalf("counted in %q", chunks.scope.Expression())
+			}
+		})
 	}
 }

@@ -7,8 +7,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"sluice.dev/searchapi/internal/documents"
-	"sluice.dev/searchapi/internal/milvus"
 	"sluice.dev/searchapi/internal/search"
 )
 
@@ -25,27 +23,25 @@ func newError(status int, code, message string) *apiError {
 	return &apiError{Status: status, Code: code, Message: message}
 }
 
-// classify maps any error to the status and code the client sees.
+// classify maps any error to the status and code the client sees: the one place where the
+// search package's errors meet HTTP.
 func classify(err error) *apiError {
 	var api *apiError
 	var bad *search.Error
+	var unavailable *search.UnavailableError
 	switch {
 	case errors.As(err, &api):
 		return api
 	case errors.As(err, &bad):
 		return newError(http.StatusBadRequest, bad.Code, bad.Message)
-	case errors.Is(err, documents.ErrNotFound):
+	case errors.Is(err, search.ErrNotFound):
 		return newError(http.StatusNotFound, "not_found", err.Error())
-	case errors.Is(err, milvus.ErrUnavailable):
-		return newError(http.StatusServiceUnavailable, "milvus_unavailable", err.Error())
-	case errors.Is(err, milvus.ErrEmbedderMismatch):
+	case errors.As(err, &unavailable): // milvus_unavailable, redis_unavailable, embedder_unavailable
+		return newError(http.StatusServiceUnavailable, unavailable.Component+"_unavailable", err.Error())
+	case errors.Is(err, search.ErrEmbedderMismatch):
 		return newError(http.StatusInternalServerError, "embedder_mismatch", err.Error())
-	case errors.Is(err, milvus.ErrRejected):
+	case errors.Is(err, search.ErrRejected):
 		return newError(http.StatusInternalServerError, "milvus_error", err.Error())
-	case errors.Is(err, documents.ErrUnavailable):
-		return newError(http.StatusServiceUnavailable, "redis_unavailable", err.Error())
-	case errors.Is(err, search.ErrEmbedder):
-		return newError(http.StatusServiceUnavailable, "embedder_unavailable", err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
 		return newError(http.StatusServiceUnavailable, "timeout", "the request took too long: "+err.Error())
 	default:

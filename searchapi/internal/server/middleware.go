@@ -7,13 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
-
-	"sluice.dev/searchapi/internal/metrics"
 )
 
 const (
@@ -72,13 +69,11 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 }
 
 // instrument counts requests and times them by route, mode and status.
-func instrument(m *metrics.Metrics) gin.HandlerFunc {
+func instrument(m Metrics) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		started := time.Now()
 		c.Next()
-		r, mode := route(c), c.GetString(modeKey)
-		m.Requests.WithLabelValues(r, mode, strconv.Itoa(c.Writer.Status())).Inc()
-		m.RequestDuration.WithLabelValues(r, mode).Observe(time.Since(started).Seconds())
+		m.ObserveRequest(route(c), c.GetString(modeKey), c.Writer.Status(), time.Since(started))
 	}
 }
 

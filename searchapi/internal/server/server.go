@@ -8,16 +8,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"sluice.dev/searchapi/internal/documents"
-	"sluice.dev/searchapi/internal/metrics"
 	"sluice.dev/searchapi/internal/search"
 )
 
@@ -26,37 +22,35 @@ const (
 	maxBodyBytes  = 1 << 20
 )
 
-var documentID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._~:@+-]{0,255}$`)
-
-// Searcher runs searches.
-type Searcher interface {
+// Service is the search logic behind the /v1 routes.
+type Service interface {
 	Search(ctx context.Context, req search.Request) (*search.Response, error)
+	Document(ctx context.Context, tenant, id string) (*search.Document, error)
 }
 
-// Documents reads document records.
-type Documents interface {
-	Get(ctx context.Context, tenant, id string) (documents.Record, error)
+// Check is one readiness check (nil error: ready), named after what it checks.
+type Check struct {
+	Name string
+	Run  func(ctx context.Context) error
 }
 
-// ChunkCounter counts chunks matching a filter.
-type ChunkCounter interface {
-	Count(ctx context.Context, filter string) (int64, error)
+// Metrics records what the server handles and serves the metrics.
+type Metrics interface {
+	ObserveRequest(route, mode string, status int, took time.Duration)
+	ObserveColdStart(took time.Duration)
+	Handler() http.Handler
 }
-
-// Check is one readiness check (nil error: ready).
-type Check func(ctx context.Context) error
 
 // Deps are what the handlers need.
 type Deps struct {
-	Searcher  Searcher
-	Documents Documents
-	Chunks    ChunkCounter
-	Ready     map[string]Check
-	Keys      *Keys
-	Metrics   *metrics.Metrics
-	Log       *slog.Logger
-	Timeout   time.Duration
-	Started   time.Time // when the process started: the first ready check records the cold start
+	Service Service
+	// Ready are run in this order; /readyz fails with the first that fails.
+	Ready   []Check
+	Keys    *Keys
+	Metrics Metrics
+	Log     *slog.Logger
+	Timeout time.Duration
+	Started time.Time // when the process started: the first ready check records the cold start
 }
 
 type handlers struct {
@@ -73,7 +67,7 @@ func New(deps Deps) *gin.Engine {
 	h := &handlers{Deps: deps}
 	router.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	router.GET("/readyz", h.ready)
-	router.GET("/metrics", gin.WrapH(promhttp.HandlerFor(deps.Metrics.Registry, promhttp.HandlerOpts{})))
+	router.GET("/metrics", gin.WrapH(deps.Metrics.Handler()))
 	v1 := router.Group("/v1", authenticate(deps.Keys))
 	v1.GET("/search", h.searchGet)
 	v1.POST("/search", h.searchPost)
@@ -91,17 +85,17 @@ func New(deps Deps) *gin.Engine {
 func (h *handlers) ready(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
 	defer cancel()
-	for name, check := range h.Ready {
-		if err := check(ctx); err != nil {
+	for _, check := range h.Ready {
+		if err := check.Run(ctx); err != nil {
 			code := classify(err).Code
 			if code == "internal_error" {
-				code = name + "_unavailable"
+				code = check.Name + "_unavailable"
 			}
 			abort(c, newError(http.StatusServiceUnavailable, code, err.Error()))
 			return
 		}
 	}
-	h.firstReady.Do(func() { h.Metrics.ColdStart.Observe(time.Since(h.Started).Seconds()) })
+	h.firstReady.Do(func() { h.Metrics.ObserveColdStart(time.Since(h.Started)) })
 	c.JSON(http.StatusOK, gin.H{"status": "ready"})
 }
 
@@ -147,18 +141,12 @@ func (h *handlers) search(c *gin.Context, req search.Request) {
 	c.Set(modeKey, req.Mode)
 	ctx, cancel := context.WithTimeout(c.Request.Context(), h.Timeout)
 	defer cancel()
-	response, err := h.Searcher.Search(ctx, req)
+	response, err := h.Service.Search(ctx, req)
 	if err != nil {
 		abort(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, response)
-}
-
-// documentStatus is a record plus the number of its chunks in Milvus now.
-type documentStatus struct {
-	documents.Record
-	IndexedChunks int64 `json:"indexed_chunks"`
 }
 
 func (h *handlers) document(c *gin.Context) {
@@ -167,35 +155,20 @@ func (h *handlers) document(c *gin.Context) {
 		abort(c, err)
 		return
 	}
-	id := c.Param("id")
-	if !documentID.MatchString(id) {
-		abort(c, newError(http.StatusBadRequest, "invalid_id", fmt.Sprintf("%q is not a valid document id", id)))
-		return
-	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), h.Timeout)
 	defer cancel()
-	record, err := h.Documents.Get(ctx, tenant, id)
+	document, err := h.Service.Document(ctx, tenant, c.Param("id"))
 	if err != nil {
 		abort(c, err)
 		return
 	}
-	filter, err := search.Filter{DocumentID: json.RawMessage(strconv.Quote(id))}.Expression(tenant)
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	count, err := h.Chunks.Count(ctx, filter)
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, documentStatus{Record: record, IndexedChunks: count})
+	c.JSON(http.StatusOK, document)
 }
 
 // tenant is the request's tenant: the key's when keys are configured (naming another one is
 // forbidden), else the one the request names, else the default tenant.
 func (h *handlers) tenant(c *gin.Context, requested string) (string, error) {
-	if requested != "" && !search.TenantPattern.MatchString(requested) {
+	if requested != "" && !search.ValidTenant(requested) {
 		return "", newError(http.StatusBadRequest, "invalid_tenant", fmt.Sprintf("%q is not a valid tenant name", requested))
 	}
 	if h.Keys.Enabled() {

@@ -12,58 +12,65 @@ import (
 	"testing"
 	"time"
 
-	"sluice.dev/searchapi/internal/documents"
+	"sluice.dev/searchapi/internal/embed"
 	"sluice.dev/searchapi/internal/metrics"
-	"sluice.dev/searchapi/internal/milvus"
 	"sluice.dev/searchapi/internal/search"
 )
 
-// fakeSearcher validates like the real service would for k, then records the request.
-type fakeSearcher struct {
+// fakeService records searches and answers them with one hit (or err); document lookups go
+// through the real service, over fake stores.
+type fakeService struct {
+	*search.Service
 	last search.Request
 	err  error
 }
 
-func (f *fakeSearcher) Search(_ context.Context, req search.Request) (*search.Response, error) {
+func (f *fakeService) Search(_ context.Context, req search.Request) (*search.Response, error) {
 	f.last = req
 	if f.err != nil {
 		return nil, f.err
 	}
-	return &search.Response{Hits: []milvus.Hit{{ChunkID: "c1", DocumentID: "d1", Score: 0.5,
+	return &search.Response{Hits: []search.Hit{{ChunkID: "c1", DocumentID: "d1", Score: 0.5,
 		Metadata: json.RawMessage(`{"lang":"en"}`)}}, Mode: req.Mode, K: 10}, nil
 }
 
-type fakeDocuments struct{ err error }
+// fakeRecords knows one document, "known", of every tenant.
+type fakeRecords struct{ err error }
 
-func (f fakeDocuments) Get(_ context.Context, tenant, id string) (documents.Record, error) {
+func (f fakeRecords) Get(_ context.Context, tenant, id string) (search.Record, error) {
 	if f.err != nil {
-		return documents.Record{}, f.err
+		return search.Record{}, f.err
 	}
 	if id != "known" {
-		return documents.Record{}, documents.ErrNotFound
+		return search.Record{}, search.ErrNotFound
 	}
-	return documents.Record{ID: id, Tenant: tenant, Status: "indexed", Chunks: 3}, nil
+	return search.Record{ID: id, Tenant: tenant, Status: "indexed", Chunks: 3}, nil
 }
 
-type fakeChunks struct{ filter string }
+// fakeChunks counts 3 chunks in any scope, remembering it; searches are never run.
+type fakeChunks struct {
+	search.Chunks
+	scope search.Scope
+}
 
-func (f *fakeChunks) Count(_ context.Context, filter string) (int64, error) {
-	f.filter = filter
+func (f *fakeChunks) Count(_ context.Context, scope search.Scope) (int64, error) {
+	f.scope = scope
 	return 3, nil
 }
 
 type fixture struct {
-	searcher *fakeSearcher
-	chunks   *fakeChunks
-	handler  http.Handler
+	service *fakeService
+	chunks  *fakeChunks
+	handler http.Handler
 }
 
 func newFixture(keys map[string]string, ready error, docs error) *fixture {
-	f := &fixture{searcher: &fakeSearcher{}, chunks: &fakeChunks{}}
+	f := &fixture{chunks: &fakeChunks{}}
+	f.service = &fakeService{Service: search.NewService(f.chunks, fakeRecords{err: docs}, embed.NewHashing(8), search.Limits{})}
 	f.handler = New(Deps{
-		Searcher: f.searcher, Documents: fakeDocuments{err: docs}, Chunks: f.chunks,
-		Ready: map[string]Check{"milvus": func(context.Context) error { return ready }},
-		Keys:  NewKeys(keys), Metrics: metrics.New(),
+		Service: f.service,
+		Ready:   []Check{{Name: "milvus", Run: func(context.Context) error { return ready }}},
+		Keys:    NewKeys(keys), Metrics: metrics.New(),
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Timeout: time.Second,
 	})
 	return f
@@ -113,8 +120,11 @@ func TestRoutesAndErrors(t *testing.T) {
 		{name: "two values", method: "POST", target: "/v1/search", body: `{"query":"q"} {}`, status: 400, code: "invalid_json"},
 		{name: "bad tenant", method: "GET", target: "/v1/search?q=q&tenant=Not%20Valid", status: 400, code: "invalid_tenant"},
 		{name: "service says bad request", method: "GET", target: "/v1/search?q=", searchEr: &search.Error{Code: "invalid_query", Message: "empty"}, status: 400, code: "invalid_query"},
-		{name: "milvus down", method: "GET", target: "/v1/search?q=q", searchEr: milvus.ErrUnavailable, status: 503, code: "milvus_unavailable"},
-		{name: "embedder down", method: "GET", target: "/v1/search?q=q", searchEr: search.ErrEmbedder, status: 503, code: "embedder_unavailable"},
+		{name: "milvus down", method: "GET", target: "/v1/search?q=q", searchEr: search.ErrMilvusUnavailable, status: 503, code: "milvus_unavailable"},
+		{name: "embedder down", method: "GET", target: "/v1/search?q=q", searchEr: search.ErrEmbedderUnavailable, status: 503, code: "embedder_unavailable"},
+		{name: "embedder mismatch", method: "GET", target: "/v1/search?q=q", searchEr: search.ErrEmbedderMismatch, status: 500, code: "embedder_mismatch"},
+		{name: "milvus refuses", method: "GET", target: "/v1/search?q=q", searchEr: search.ErrRejected, status: 500, code: "milvus_error"},
+		{name: "too slow", method: "GET", target: "/v1/search?q=q", searchEr: context.DeadlineExceeded, status: 503, code: "timeout"},
 		{name: "anything else", method: "GET", target: "/v1/search?q=q", searchEr: errors.New("boom"), status: 500, code: "internal_error"},
 		{name: "no key", method: "GET", target: "/v1/search?q=q", keys: map[string]string{"k1": "acme"}, status: 401, code: "unauthorized"},
 		{name: "wrong key", method: "GET", target: "/v1/search?q=q", keys: map[string]string{"k1": "acme"}, header: map[string]string{"Authorization": "Bearer k2"}, status: 401, code: "unauthorized"},
@@ -128,13 +138,13 @@ func TestRoutesAndErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(tc.keys, nil, nil)
-			f.searcher.err = tc.searchEr
+			f.service.err = tc.searchEr
 			status, body := f.do(tc.method, tc.target, tc.body, tc.header)
 			if status != tc.status || errorCode(body) != tc.code {
 				t.Fatalf("got %d %v, want %d %q", status, body, tc.status, tc.code)
 			}
-			if tc.tenant != "" && f.searcher.last.Tenant != tc.tenant {
-				t.Fatalf("searched tenant %q, want %q", f.searcher.last.Tenant, tc.tenant)
+			if tc.tenant != "" && f.service.last.Tenant != tc.tenant {
+				t.Fatalf("searched tenant %q, want %q", f.service.last.Tenant, tc.tenant)
 			}
 		})
 	}
@@ -144,7 +154,7 @@ func TestGetSearchPassesParameters(t *testing.T) {
 	t.Parallel()
 	f := newFixture(nil, nil, nil)
 	status, body := f.do("GET", "/v1/search?q=water+wheel&k=5&mode=text&offset=2", "", nil)
-	last := f.searcher.last
+	last := f.service.last
 	if status != 200 || last.Query != "water wheel" || *last.K != 5 || last.Mode != "text" || *last.Offset != 2 {
 		t.Fatalf("got %d %v %+v", status, body, last)
 	}
@@ -167,7 +177,7 @@ func TestDocumentStatus(t *testing.T) {
 		{"known", "/v1/documents/known?tenant=acme", nil, 200, ""},
 		{"unknown", "/v1/documents/other", nil, 404, "not_found"},
 		{"invalid id", "/v1/documents/bad%20id", nil, 400, "invalid_id"},
-		{"redis down", "/v1/documents/known", documents.ErrUnavailable, 503, "redis_unavailable"},
+		{"redis down", "/v1/documents/known", search.ErrRedisUnavailable, 503, "redis_unavailable"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -177,8 +187,9 @@ func TestDocumentStatus(t *testing.T) {
 			if status != tc.status || errorCode(body) != tc.code {
 				t.Fatalf("got %d %v", status, body)
 			}
-			if status == 200 && (body["indexed_chunks"] != float64(3) || f.chunks.filter != `tenant == "acme" and (doc_id == "known")`) {
-				t.Fatalf("got %v, filter %q", body, f.chunks.filter)
+			if status == 200 && (body["indexed_chunks"] != float64(3) || body["id"] != "known" || body["tenant"] != "acme" ||
+				f.chunks.scope.Expression() != `tenant == "acme" and (doc_id == "known")`) {
+				t.Fatalf("got %v, counted in %q", body, f.chunks.scope.Expression())
 			}
 		})
 	}
@@ -186,12 +197,38 @@ func TestDocumentStatus(t *testing.T) {
 
 func TestReadiness(t *testing.T) {
 	t.Parallel()
-	if status, _ := newFixture(nil, nil, nil).do("GET", "/readyz", "", nil); status != 200 {
-		t.Fatalf("ready: %d", status)
+	refused := errors.New("connection refused")
+	cases := []struct {
+		name          string
+		milvus, redis error
+		status        int
+		code          string
+	}{
+		{name: "both answer", status: 200},
+		{name: "milvus down", milvus: refused, status: 503, code: "milvus_unavailable"},
+		{name: "redis down", redis: search.ErrRedisUnavailable, status: 503, code: "redis_unavailable"},
+		{name: "both down: the first check is named", milvus: refused, redis: refused, status: 503, code: "milvus_unavailable"},
+		{name: "another embedder's collection", milvus: search.ErrEmbedderMismatch, status: 503, code: "embedder_mismatch"},
 	}
-	status, body := newFixture(nil, errors.New("connection refused"), nil).do("GET", "/readyz", "", nil)
-	if status != 503 || errorCode(body) != "milvus_unavailable" {
-		t.Fatalf("not ready: %d %v", status, body)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			handler := New(Deps{
+				Service: &fakeService{},
+				Ready: []Check{
+					{Name: "milvus", Run: func(context.Context) error { return tc.milvus }},
+					{Name: "redis", Run: func(context.Context) error { return tc.redis }},
+				},
+				Keys: NewKeys(nil), Metrics: metrics.New(), Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+			})
+			for range 20 { // a map of checks would name either one
+				f := &fixture{handler: handler}
+				status, body := f.do("GET", "/readyz", "", nil)
+				if status != tc.status || errorCode(body) != tc.code {
+					t.Fatalf("got %d %v, want %d %q", status, body, tc.status, tc.code)
+				}
+			}
+		})
 	}
 }
 
@@ -200,9 +237,9 @@ func TestTheFirstSuccessfulReadinessCheckRecordsTheColdStart(t *testing.T) {
 	ready := errors.New("connection refused")
 	m := metrics.New()
 	handler := New(Deps{
-		Searcher: &fakeSearcher{}, Documents: fakeDocuments{}, Chunks: &fakeChunks{},
-		Ready: map[string]Check{"milvus": func(context.Context) error { return ready }},
-		Keys:  NewKeys(nil), Metrics: m, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Service: &fakeService{},
+		Ready:   []Check{{Name: "milvus", Run: func(context.Context) error { return ready }}},
+		Keys:    NewKeys(nil), Metrics: m, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		Timeout: time.Second, Started: time.Now().Add(-2 * time.Second),
 	})
 	scrape := func() string {
