@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -163,10 +162,16 @@ func (t timed) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	return t.Embedder.Embed(ctx, texts)
 }
 
+// level is the slog level of a logging.level (DEBUG, INFO, WARNING or ERROR, as validated).
 func level(name string) slog.Level {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(strings.ToUpper(name))); err != nil {
+	switch name {
+	case "DEBUG":
+		return slog.LevelDebug
+	case "WARNING":
+		return slog.LevelWarn
+	case "ERROR":
+		return slog.LevelError
+	default:
 		return slog.LevelInfo
 	}
-	return l
 }

@@ -1,29 +1,30 @@
 // Package config loads the search service's settings from the same files as the Python
 // functions: every *.yaml file of the configuration directory (SLUICE_CONF_DIR, default
 // ./conf) merged in name order, then SLUICE_<SECTION>__<KEY> environment variables.
+//
+// Decoding is strict, with the Python side's rules and bounds (shared/sluice/settings): an
+// unknown key of a section searchapi reads is an error naming section.key, a value of the
+// wrong type or out of bounds is an error naming its field, and a section nobody reads is an
+// error. The sections only the Python services read are accepted and ignored.
 package config
 
 import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 )
 
-const (
-	envPrefix    = "SLUICE_"
-	envDelimiter = "__"
-	// ConfDirVariable names the configuration directory.
-	ConfDirVariable = "SLUICE_CONF_DIR"
-)
+// ConfDirVariable names the configuration directory (it is not a setting).
+const ConfDirVariable = "SLUICE_CONF_DIR"
 
-// Config holds the sections the search service reads; the functions' sections are ignored.
+// Config holds the sections the search service reads. Of the sections the Python services
+// read too, it declares every key, used or not, so that each is validated the same way.
 type Config struct {
 	Redis     Redis     `yaml:"redis"`
 	Milvus    Milvus    `yaml:"milvus"`
@@ -33,18 +34,26 @@ type Config struct {
 	Logging   Logging   `yaml:"logging"`
 }
 
+// PythonSections are the sections only the Python services read: searchapi accepts and
+// ignores them.
+var PythonSections = []string{"chunker", "claim_check", "index", "ingest", "routing", "worker"}
+
 // Redis is where the pipeline keeps document records.
 type Redis struct {
 	URL       string `yaml:"url"`
 	KeyPrefix string `yaml:"key_prefix"`
 }
 
-// Milvus is where the chunks are.
+// Milvus is where the chunks are (NumPartitions and the HNSW settings are the index
+// function's, declared to be validated).
 type Milvus struct {
-	URI            string  `yaml:"uri"`
-	Token          string  `yaml:"token"`
-	Collection     string  `yaml:"collection"`
-	TimeoutSeconds float64 `yaml:"timeout_seconds"`
+	URI                string  `yaml:"uri"`
+	Token              string  `yaml:"token"`
+	Collection         string  `yaml:"collection"`
+	NumPartitions      int     `yaml:"num_partitions"`
+	HNSWM              int     `yaml:"hnsw_m"`
+	HNSWEfConstruction int     `yaml:"hnsw_ef_construction"`
+	TimeoutSeconds     float64 `yaml:"timeout_seconds"`
 }
 
 // Timeout is the longest a Milvus call may take.
@@ -52,18 +61,22 @@ func (m Milvus) Timeout() time.Duration { return seconds(m.TimeoutSeconds) }
 
 // Embedder names the embedder that indexed the chunks; queries must use the same one:
 // kind hashing is computed in process, any other kind through the OpenAI-compatible
-// endpoint at URL serving Model.
+// endpoint at URL serving Model. BatchSize, ModelDir and Threads are the Python embedder's.
 type Embedder struct {
-	Kind  string `yaml:"kind"`
-	Dim   int    `yaml:"dim"`
-	URL   string `yaml:"url"`
-	Model string `yaml:"model"`
+	Kind      string `yaml:"kind"`
+	Dim       int    `yaml:"dim"`
+	BatchSize int    `yaml:"batch_size"`
+	Model     string `yaml:"model"`
+	ModelDir  string `yaml:"model_dir"`
+	Threads   int    `yaml:"threads"`
+	URL       string `yaml:"url"`
 }
 
 // Auth maps API keys to tenants; empty means no authentication.
 type Auth struct {
-	APIKeys     map[string]string `yaml:"api_keys"`
-	APIKeysFile string            `yaml:"api_keys_file"`
+	APIKeys map[string]string `yaml:"api_keys"`
+	// APIKeysFile is a YAML file of more keys (a mounted Secret); nil: none.
+	APIKeysFile *string `yaml:"api_keys_file"`
 }
 
 // SearchAPI is the service's own section.
@@ -90,12 +103,15 @@ type Logging struct {
 	Level string `yaml:"level"`
 }
 
-// Defaults are the values used when neither a file nor a variable sets them.
+// Defaults are the values used when neither a file nor a variable sets them (the Python
+// side's defaults).
 func Defaults() Config {
 	return Config{
-		Redis:    Redis{URL: "redis://127.0.0.1:6379/0", KeyPrefix: "sluice"},
-		Milvus:   Milvus{URI: "http://127.0.0.1:19530", Collection: "sluice_chunks", TimeoutSeconds: 30},
-		Embedder: Embedder{Kind: "hashing", Dim: 384, Model: "all-MiniLM-L6-v2"},
+		Redis: Redis{URL: "redis://127.0.0.1:6379/0", KeyPrefix: "sluice"},
+		Milvus: Milvus{URI: "http://127.0.0.1:19530", Collection: "sluice_chunks", NumPartitions: 16,
+			HNSWM: 16, HNSWEfConstruction: 200, TimeoutSeconds: 30},
+		Embedder: Embedder{Kind: "hashing", Dim: 384, BatchSize: 32, Model: "all-MiniLM-L6-v2",
+			ModelDir: ".sluice/models/all-MiniLM-L6-v2"},
 		SearchAPI: SearchAPI{
 			Host: "127.0.0.1", Port: 8080, DefaultK: 10, MaxK: 100, MaxOffset: 1000,
 			MaxQueryChars: 2000, Candidates: 100, CacheSize: 4096, RequestTimeoutSeconds: 10,
@@ -109,30 +125,18 @@ var ErrInvalid = errors.New("invalid configuration")
 
 // Load reads the configuration directory and the environment (as from os.Environ).
 func Load(dir string, environ []string) (Config, error) {
-	merged := map[string]any{}
-	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	tree, err := readDir(dir)
 	if err != nil {
-		return Config{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return Config{}, err
 	}
-	sort.Strings(files)
-	for _, file := range files {
-		tree, err := readYAML(file)
-		if err != nil {
-			return Config{}, err
-		}
-		merge(merged, tree)
-	}
-	applyPlatformPort(merged, environ)
-	if err := applyEnvironment(merged, environ); err != nil {
+	applyPlatformPort(tree, environ)
+	if err := applyEnvironment(tree, environ); err != nil {
 		return Config{}, err
 	}
 	cfg := Defaults()
-	raw, err := yaml.Marshal(merged)
-	if err != nil {
-		return Config{}, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	if err := yaml.Unmarshal(raw, &cfg); err != nil {
-		return Config{}, fmt.Errorf("%w (files in %s and SLUICE_ variables): %v", ErrInvalid, dir, err)
+	if problems := decode(tree, &cfg); len(problems) > 0 {
+		return Config{}, fmt.Errorf("%w (files in %s and SLUICE_ variables):\n  %s",
+			ErrInvalid, dir, strings.Join(problems, "\n  "))
 	}
 	if err := cfg.loadKeysFile(); err != nil {
 		return Config{}, err
@@ -140,91 +144,18 @@ func Load(dir string, environ []string) (Config, error) {
 	return cfg, cfg.validate()
 }
 
-func readYAML(file string) (map[string]any, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	tree := map[string]any{}
-	if err := yaml.Unmarshal(data, &tree); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, file, err)
-	}
-	return tree, nil
-}
-
-// merge copies src into dst, recursing into mappings present in both.
-func merge(dst, src map[string]any) {
-	for key, value := range src {
-		inner, isMap := value.(map[string]any)
-		existing, hadMap := dst[key].(map[string]any)
-		if isMap && hadMap {
-			merge(existing, inner)
-			continue
-		}
-		dst[key] = value
-	}
-}
-
-// applyPlatformPort honours PORT, which Knative and most container platforms set to the port the
-// container must listen on; SLUICE_SEARCHAPI__PORT, applied after it, still wins.
-func applyPlatformPort(tree map[string]any, environ []string) {
-	for _, entry := range environ {
-		if port, found := strings.CutPrefix(entry, "PORT="); found && port != "" {
-			section, ok := tree["searchapi"].(map[string]any)
-			if !ok {
-				section = map[string]any{}
-				tree["searchapi"] = section
-			}
-			section["port"] = parseValue(port)
-		}
-	}
-}
-
-// applyEnvironment sets SLUICE_A__B=value at path a.b; values are read as YAML, so numbers,
-// booleans and JSON mappings keep their types.
-func applyEnvironment(tree map[string]any, environ []string) error {
-	for _, entry := range environ {
-		name, value, found := strings.Cut(entry, "=")
-		upper := strings.ToUpper(name)
-		if !found || !strings.HasPrefix(upper, envPrefix) || upper == ConfDirVariable {
-			continue
-		}
-		path := strings.Split(strings.ToLower(strings.TrimPrefix(upper, envPrefix)), strings.ToLower(envDelimiter))
-		parsed := parseValue(value)
-		node := tree
-		for _, part := range path[:len(path)-1] {
-			child, ok := node[part].(map[string]any)
-			if !ok {
-				child = map[string]any{}
-				node[part] = child
-			}
-			node = child
-		}
-		node[path[len(path)-1]] = parsed
-	}
-	return nil
-}
-
-// parseValue reads an environment value as YAML (numbers, booleans, JSON), else as a string.
-func parseValue(value string) any {
-	var parsed any
-	if err := yaml.Unmarshal([]byte(value), &parsed); err != nil {
-		return value
-	}
-	return parsed
-}
-
 func (c *Config) loadKeysFile() error {
-	if c.Auth.APIKeysFile == "" {
+	if c.Auth.APIKeysFile == nil {
 		return nil
 	}
-	data, err := os.ReadFile(c.Auth.APIKeysFile)
+	file := *c.Auth.APIKeysFile
+	data, err := os.ReadFile(file)
 	if err != nil {
-		return fmt.Errorf("%w: auth.api_keys_file: %v", ErrInvalid, err)
+		return fmt.Errorf("%w: auth.api_keys_file: %w", ErrInvalid, err)
 	}
 	keys := map[string]string{}
 	if err := yaml.Unmarshal(data, &keys); err != nil {
-		return fmt.Errorf("%w: %s: must map API keys to tenants: %v", ErrInvalid, c.Auth.APIKeysFile, err)
+		return fmt.Errorf("%w: auth.api_keys_file: %s must map API keys to tenants: %w", ErrInvalid, file, err)
 	}
 	if c.Auth.APIKeys == nil {
 		c.Auth.APIKeys = map[string]string{}
@@ -237,6 +168,7 @@ func (c *Config) loadKeysFile() error {
 
 var collectionName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,200}$`)
 
+// validate checks the bounds (the Python side's, and searchapi's own).
 func (c Config) validate() error {
 	var problems []string
 	check := func(ok bool, format string, args ...any) {
@@ -244,6 +176,31 @@ func (c Config) validate() error {
 			problems = append(problems, fmt.Sprintf(format, args...))
 		}
 	}
+	within := func(name string, value, least, most int) {
+		check(value >= least && value <= most, "%s: %d is not within %d..%d", name, value, least, most)
+	}
+	m := c.Milvus
+	check(collectionName.MatchString(m.Collection), "milvus.collection: %q is not a collection name (%s)", m.Collection, collectionName)
+	within("milvus.num_partitions", m.NumPartitions, 1, 1024)
+	within("milvus.hnsw_m", m.HNSWM, 2, 100)
+	within("milvus.hnsw_ef_construction", m.HNSWEfConstruction, 8, 2000)
+	check(m.TimeoutSeconds > 0, "milvus.timeout_seconds: must be positive")
+
+	e := c.Embedder
+	check(e.Kind == "hashing" || e.Kind == "minilm", "embedder.kind: %q is not one of hashing, minilm", e.Kind)
+	within("embedder.dim", e.Dim, 8, 32768)
+	within("embedder.batch_size", e.BatchSize, 1, 4096)
+	within("embedder.threads", e.Threads, 0, 256)
+	check(e.Kind == "hashing" || e.URL != "",
+		"embedder.url: required for embedder.kind %q (searchapi embeds queries through that endpoint)", e.Kind)
+	check(e.Kind == "hashing" || e.Model != "", "embedder.model: required for embedder.kind %q", e.Kind)
+
+	for key, tenant := range c.Auth.APIKeys {
+		check(key != "" && tenant != "", "auth.api_keys: keys and tenants must not be empty")
+	}
+	levels := []string{"DEBUG", "INFO", "WARNING", "ERROR"}
+	check(slices.Contains(levels, c.Logging.Level), "logging.level: %q is not one of %s", c.Logging.Level, strings.Join(levels, ", "))
+
 	s := c.SearchAPI
 	check(s.Port > 0 && s.Port < 65536, "searchapi.port: %d is not a port", s.Port)
 	check(s.MaxK >= 1, "searchapi.max_k: must be at least 1")
@@ -253,17 +210,9 @@ func (c Config) validate() error {
 	check(s.CacheSize >= 0, "searchapi.cache_size: must not be negative")
 	check(s.MaxQueryChars >= 1, "searchapi.max_query_chars: must be at least 1")
 	check(s.RequestTimeoutSeconds > 0, "searchapi.request_timeout_seconds: must be positive")
-	check(c.Milvus.TimeoutSeconds > 0, "milvus.timeout_seconds: must be positive")
-	check(collectionName.MatchString(c.Milvus.Collection), "milvus.collection: %q is not a collection name", c.Milvus.Collection)
-	check(c.Embedder.Dim >= 8, "embedder.dim: must be at least 8")
-	check(c.Embedder.Kind == "hashing" || c.Embedder.URL != "",
-		"embedder.url: required for embedder.kind %q (searchapi embeds queries through that endpoint)", c.Embedder.Kind)
-	check(c.Embedder.Kind == "hashing" || c.Embedder.Model != "",
-		"embedder.model: required for embedder.kind %q", c.Embedder.Kind)
-	for key, tenant := range c.Auth.APIKeys {
-		check(key != "" && tenant != "", "auth.api_keys: keys and tenants must not be empty")
-	}
 	if len(problems) > 0 {
+		slices.Sort(problems)
+		problems = slices.Compact(problems)
 		return fmt.Errorf("%w:\n  %s", ErrInvalid, strings.Join(problems, "\n  "))
 	}
 	return nil

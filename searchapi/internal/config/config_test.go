@@ -31,7 +31,7 @@ func TestLoad(t *testing.T) {
 		check func(Config) bool
 		fails string
 	}{
-		{name: "files merge in name order, unknown sections ignored",
+		{name: "files merge in name order, the Python services' sections ignored",
 			check: func(c Config) bool {
 				return c.SearchAPI.Port == 9000 && c.SearchAPI.MaxK == 60 && c.Milvus.Collection == "chunks"
 			}},
@@ -44,7 +44,17 @@ func TestLoad(t *testing.T) {
 			check: func(c Config) bool { return c.SearchAPI.Port == 9100 }},
 		{name: "json mapping from the environment", env: []string{`SLUICE_AUTH__API_KEYS={"k1": "acme"}`},
 			check: func(c Config) bool { return c.Auth.APIKeys["k1"] == "acme" }},
-		{name: "wrong type", env: []string{"SLUICE_SEARCHAPI__PORT=eighty"}, fails: "cannot unmarshal"},
+		{name: "wrong type", env: []string{"SLUICE_SEARCHAPI__PORT=eighty"}, fails: `searchapi.port: expected an integer, got "eighty"`},
+		{name: "a section nobody reads", env: []string{"SLUICE_CHUNKS__SIZE=10"}, fails: "SLUICE_CHUNKS__SIZE: chunks: no such section"},
+		{name: "an unknown key of searchapi's own section", env: []string{"SLUICE_SEARCHAPI__PROT=80"}, fails: "searchapi.prot: unknown key"},
+		{name: "a whole section as JSON", env: []string{`SLUICE_LOGGING={"level": "DEBUG"}`},
+			check: func(c Config) bool { return c.Logging.Level == "DEBUG" }},
+		{name: "a map's key from its own variable", env: []string{"SLUICE_AUTH__API_KEYS__K9=acme"},
+			check: func(c Config) bool { return c.Auth.APIKeys["k9"] == "acme" }},
+		{name: "every problem is named", env: []string{"SLUICE_MILVUS__HNSW_M=x", "SLUICE_EMBEDDER__DIM=big"},
+			fails: "embedder.dim: expected an integer, got \"big\"\n  milvus.hnsw_m: expected an integer, got \"x\""},
+		{name: "a model embedder needs a model", env: []string{"SLUICE_EMBEDDER__KIND=minilm", "SLUICE_EMBEDDER__URL=http://e", "SLUICE_EMBEDDER__MODEL="},
+			fails: "embedder.model: required"},
 		{name: "out of range", env: []string{"SLUICE_SEARCHAPI__DEFAULT_K=70"}, fails: "searchapi.default_k"},
 		{name: "a model embedder needs a url", env: []string{"SLUICE_EMBEDDER__KIND=minilm"}, fails: "embedder.url"},
 		{name: "a model embedder through its endpoint", env: []string{"SLUICE_EMBEDDER__KIND=minilm", "SLUICE_EMBEDDER__URL=http://e/v1/embeddings"},
@@ -75,6 +85,22 @@ func TestLoadNamesTheBadFile(t *testing.T) {
 	_, err := Load(dir, nil)
 	if err == nil || !strings.Contains(err.Error(), "bad.yaml") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestTheAPIKeysFile(t *testing.T) {
+	t.Parallel()
+	keys := filepath.Join(t.TempDir(), "keys.yaml")
+	if err := os.WriteFile(keys, []byte("k2: globex\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(writeConf(t, nil), []string{"SLUICE_AUTH__API_KEYS_FILE=" + keys, `SLUICE_AUTH__API_KEYS={"k1": "acme"}`})
+	if err != nil || cfg.Auth.APIKeys["k1"] != "acme" || cfg.Auth.APIKeys["k2"] != "globex" {
+		t.Fatalf("got %+v, %v", cfg.Auth, err)
+	}
+	_, err = Load(writeConf(t, nil), []string{"SLUICE_AUTH__API_KEYS_FILE=/nonexistent/keys.yaml"})
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "auth.api_keys_file") {
+		t.Fatalf("a missing keys file: %v", err)
 	}
 }
 
