@@ -83,7 +83,7 @@ func (s *Store) Close(ctx context.Context) error {
 func (s *Store) Dense(ctx context.Context, scope search.Scope, vector search.Vector, page search.Page) ([]search.Hit, error) {
 	option := milvusclient.NewSearchOption(s.collection, page.Limit, []entity.Vector{entity.FloatVector(vector.Values)}).
 		WithANNSField("dense").WithFilter(scope.Expression()).WithOffset(page.Offset).WithOutputFields(outputFields...)
-	return s.search(ctx, "search_dense", vector.Embedder, func(c *milvusclient.Client) ([]milvusclient.ResultSet, error) {
+	return s.search(ctx, "search_dense", vector.Embedder, func(ctx context.Context, c *milvusclient.Client) ([]milvusclient.ResultSet, error) {
 		return c.Search(ctx, option)
 	})
 }
@@ -93,7 +93,7 @@ func (s *Store) Text(ctx context.Context, scope search.Scope, text string, page 
 	option := milvusclient.NewSearchOption(s.collection, page.Limit, []entity.Vector{entity.Text(text)}).
 		WithANNSField("sparse").WithSearchParam("metric_type", "BM25").WithFilter(scope.Expression()).
 		WithOffset(page.Offset).WithOutputFields(outputFields...)
-	return s.search(ctx, "search_text", s.configured, func(c *milvusclient.Client) ([]milvusclient.ResultSet, error) {
+	return s.search(ctx, "search_text", s.configured, func(ctx context.Context, c *milvusclient.Client) ([]milvusclient.ResultSet, error) {
 		return c.Search(ctx, option)
 	})
 }
@@ -107,7 +107,7 @@ func (s *Store) Hybrid(ctx context.Context, scope search.Scope, vector search.Ve
 		WithSearchParam("metric_type", "BM25").WithFilter(filter)
 	option := milvusclient.NewHybridSearchOption(s.collection, page.Limit, dense, sparse).
 		WithReranker(milvusclient.NewRRFReranker()).WithOffset(page.Offset).WithOutputFields(outputFields...)
-	return s.search(ctx, "search_hybrid", vector.Embedder, func(c *milvusclient.Client) ([]milvusclient.ResultSet, error) {
+	return s.search(ctx, "search_hybrid", vector.Embedder, func(ctx context.Context, c *milvusclient.Client) ([]milvusclient.ResultSet, error) {
 		return c.HybridSearch(ctx, option)
 	})
 }
@@ -143,11 +143,11 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 func (s *Store) search(ctx context.Context, operation string, embedder embed.Identity,
-	run func(*milvusclient.Client) ([]milvusclient.ResultSet, error),
+	run func(context.Context, *milvusclient.Client) ([]milvusclient.ResultSet, error),
 ) ([]search.Hit, error) {
 	var hits []search.Hit
-	err := s.call(ctx, operation, embedder, func(_ context.Context, c *milvusclient.Client) error {
-		results, err := run(c)
+	err := s.call(ctx, operation, embedder, func(ctx context.Context, c *milvusclient.Client) error {
+		results, err := run(ctx, c) // ctx bounded by the store's timeout
 		if err != nil {
 			return err
 		}
