@@ -17,7 +17,7 @@ GOBIN_DIR := $(TOOLS_DIR)
 
 MODEL_DIR ?= $(CURDIR)/.sluice/models/all-MiniLM-L6-v2
 
-.PHONY: help setup tools deploy-tools observability-tools model up down status demo test test-fast go-test \
+.PHONY: help setup tools deploy-tools observability-tools model up down status demo test smoke test-fast go-test \
 	lint go-lint format bench eval clean manifests check-manifests check-deploy check-images \
 	check-helm check-knative check-compose check-py313 check-observability
 
@@ -47,19 +47,36 @@ status:  ## show which local processes run
 demo: up  ## bring the stack up, ingest sample documents, wait until indexed
 	$(UV) run --frozen python -m dev.demo
 
-test: setup model go-test check-deploy check-observability  ## the whole suite: Go, deploy and observability checks, pytest
-	$(UV) run --frozen pytest
+test: setup model lint go-test check-deploy check-observability test-fast  ## the whole suite: lint, Go, deploy and observability checks, pytest, then every command in a quick form (`make smoke`)
+	$(UV) run --frozen pytest -m stack
+	$(MAKE) smoke
 
-go-test:  ## go vet and the Go unit tests of searchapi
+# What `make test` runs last, so that no command of `make help` or the README breaks unseen:
+# the benchmark and the evaluation in their smoke form, the demo with the model, then status,
+# down and clean; `make format` and `make manifests` must change nothing that is committed.
+smoke: setup model  ## every user command in a quick form: bench and eval smoke runs, demo, status, down, clean, format, manifests
+	$(MAKE) help >/dev/null
+	$(MAKE) bench SMOKE=1
+	$(MAKE) eval SMOKE=1
+	$(MAKE) demo
+	$(MAKE) status
+	$(MAKE) down
+	$(MAKE) clean
+	$(MAKE) format manifests
+	@if [ -d .git ]; then git diff --exit-code --stat || { echo "make format / make manifests changed committed files"; exit 1; }; fi
+
+go-test: setup  ## go vet and the Go unit tests of searchapi (the Milvus adapter's against milvus-lite)
 	cd searchapi && go vet ./... && go test ./...
 
-test-fast: setup  ## the tests that need no running stack
+test-fast: setup  ## the tests that need no running stack (Redis-only function tests included)
 	$(UV) run --frozen pytest -m "not stack"
 
-lint: setup go-lint  ## ruff, mypy, gofmt, golangci-lint
+lint: setup go-lint  ## ruff, mypy --strict on shared/ and functions/, gofmt, golangci-lint
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
-	$(UV) run --frozen mypy shared/sluice
+	$(UV) run --frozen mypy shared/sluice $(wildcard functions/*/sluice_*)
+	@# each main.py on its own: they are all modules named `main`
+	@for main in functions/*/main.py; do $(UV) run --frozen mypy "$$main" || exit 1; done
 
 go-lint:  ## gofmt and golangci-lint (installed into .sluice/tools on first use)
 	@test -z "$$(gofmt -l searchapi)" || { gofmt -l searchapi; exit 1; }
@@ -70,13 +87,16 @@ format: setup  ## apply ruff's fixes and formatting
 	$(UV) run --frozen ruff check --fix .
 	$(UV) run --frozen ruff format .
 
-bench: setup  ## pipeline vs direct throughput (starts its own stack)
-	$(UV) run --frozen python bench/pipeline_throughput.py $(BENCH_ARGS)
+# SMOKE=1: a few dozen documents (bench) or a small SciFact slice with the hashing embedder
+# (eval), in seconds; what `make smoke` runs. Their figures are never asserted.
+SMOKE ?=
+bench: setup  ## pipeline vs direct throughput (starts its own stack); SMOKE=1: 40 documents
+	$(UV) run --frozen python bench/pipeline_throughput.py $(if $(SMOKE),--docs 40 --batch 20) $(BENCH_ARGS)
 
 QUERIES ?=
 QRELS ?=
-eval: setup model  ## SciFact through the real pipeline and searchapi: nDCG@10, Recall@100 per mode
-	$(UV) run --frozen python bench/eval_scifact.py $(if $(QUERIES),--queries $(QUERIES)) $(if $(QRELS),--qrels $(QRELS)) $(EVAL_ARGS)
+eval: setup model  ## SciFact through the real pipeline and searchapi: nDCG@10, Recall@100 per mode; SMOKE=1: 60 documents, hashing
+	$(UV) run --frozen python bench/eval_scifact.py $(if $(SMOKE),--embedder hashing --limit-docs 60 --judged-queries 10 --fresh) $(if $(QUERIES),--queries $(QUERIES)) $(if $(QRELS),--qrels $(QRELS)) $(EVAL_ARGS)
 
 deploy-tools: setup  ## helm and kubeconform (Go module proxy) into .sluice/tools
 	@test -x $(GOBIN_DIR)/helm || GOBIN=$(GOBIN_DIR) go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
@@ -104,7 +124,7 @@ check-compose: setup  ## docker compose config -q (Compose v2 from PyPI, no daem
 	$(UV) run --frozen docker-compose -f compose.yaml config -q
 	$(UV) run --frozen docker-compose -f compose.yaml -f compose.override.yaml config -q
 
-check-py313: setup  ## the tests that need no stack, on Python 3.13 (the images' Python)
+check-py313: setup model  ## the tests that need no stack, on Python 3.13 (the images' Python)
 	bash tools/deploy/check_py313.sh
 
 check-deploy: check-manifests check-images check-helm check-knative check-compose check-py313  ## every deploy validator

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,16 +25,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dev.stack import BIN, MODEL_DIR  # noqa: E402
+from dev.stack import BIN, MODEL_DIR, free_port  # noqa: E402
 
 TARGETS = ("transform", "embed")
-
-
-def free_port() -> int:
-    """A port nobody listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def one_start(target: str) -> tuple[float, float]:
@@ -50,7 +42,7 @@ def one_start(target: str) -> tuple[float, float]:
     command = [
         str(BIN / "functions-framework"),
         "--source",
-        str(ROOT / "functions" / "transform" / "main.py"),
+        str(ROOT / "functions" / target / "main.py"),
         "--target",
         target,
         "--host",

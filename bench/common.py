@@ -7,7 +7,6 @@ import contextlib
 import os
 import random
 import shutil
-import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +16,7 @@ from typing import Any
 import httpx
 from redis import Redis
 
-from dev.stack import DEFAULT_PORTS, Stack
+from dev.stack import Stack
 
 
 def say(message: str) -> None:
@@ -25,20 +24,11 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
-def free_ports(names: tuple[str, ...] = tuple(DEFAULT_PORTS)) -> dict[str, int]:
-    """A distinct free port per name (all bound at once, so none is handed out twice)."""
-    with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in names]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return {name: sock.getsockname()[1] for name, sock in zip(names, sockets, strict=True)}
-
-
 @contextlib.contextmanager
 def running_stack(keep_dir: bool, embedder: str, transform_workers: int = 0) -> Iterator[Stack]:
     """A private stack in a temporary folder; always stopped (and the folder removed)."""
     directory = Path(tempfile.mkdtemp(prefix="sluice-bench-"))
-    stack = Stack(directory, free_ports(), transform_workers, embedder=embedder)
+    stack = Stack(directory, transform_workers=transform_workers, embedder=embedder).on_free_ports()
     try:
         stack.up()
         yield stack
@@ -48,6 +38,16 @@ def running_stack(keep_dir: bool, embedder: str, transform_workers: int = 0) -> 
             print(f"\nlogs and data kept in {directory}")
         else:
             shutil.rmtree(directory, ignore_errors=True)
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """CPU seconds the whole machine has been busy (all CPUs): in processes (anyone's), and
+    in interrupts and steal (loopback networking counts there, and a noisy neighbour VM)."""
+    with open("/proc/stat") as stat:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = stat.readline().split()[1:9]
+    ticks = os.sysconf("SC_CLK_TCK")
+    processes = int(user) + int(nice) + int(system)
+    return processes / ticks, (int(irq) + int(softirq) + int(steal)) / ticks
 
 
 def cpu_seconds(stack: Stack) -> dict[str, float]:

@@ -54,13 +54,13 @@ from pymilvus import MilvusClient
 from redis import Redis
 from rq import Worker
 
-from sluice.settings import load_settings
+from sluice.settings import IndexConfig, QueuesConfig, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script (`python bench/...`): make `dev` importable
     sys.path.insert(0, str(ROOT))
 
-from bench.common import free_ports, post_documents, say, wait_indexed  # noqa: E402
+from bench.common import post_documents, say, wait_indexed  # noqa: E402
 from dev.stack import Stack  # noqa: E402
 
 DATA_DIR = ROOT.parent / "shared" / "data" / "scifact"
@@ -212,19 +212,19 @@ def score(rankings: dict[str, list[str]], qrels: dict[str, set[str]]) -> dict[st
 
 def make_stack(
     directory: Path,
-    ports: dict[str, int],
     embedder: str = "hashing",
     extra_env: dict[str, str] | None = None,
     transform_workers: int = 0,
 ) -> Stack:
-    """A `Stack` with the given embedder."""
-    return Stack(
+    """A `Stack` in the folder with the given embedder, on the ports it last ran on (see
+    `Stack.of`), or on free ones if it does not run."""
+    stack = Stack.of(
         directory,
-        ports,
         transform_workers=transform_workers,
         extra_env=dict(extra_env or {}),
         embedder=embedder,
     )
+    return stack if any(stack.status().values()) else stack.on_free_ports()
 
 
 @contextlib.contextmanager
@@ -235,15 +235,10 @@ def persistent_stack(
     transform_workers: int,
     keep_running: bool,
 ) -> Iterator[Stack]:
-    """The stack of a persistent folder: started on free ports (or found running, on the
-    ports recorded in `<dir>/ports.json`), stopped at the end unless `keep_running`."""
+    """The stack of a persistent folder: started on free ports (or found running), stopped at
+    the end unless `keep_running`."""
     directory.mkdir(parents=True, exist_ok=True)
-    recorded = directory / "ports.json"
-    ports = json.loads(recorded.read_text()) if recorded.exists() else free_ports()
-    stack = make_stack(directory, ports, embedder, extra_env, transform_workers)
-    if not any(stack.status().values()):
-        stack.ports = free_ports()
-    recorded.write_text(json.dumps(stack.ports))
+    stack = make_stack(directory, embedder, extra_env, transform_workers)
     try:
         stack.up()
         yield stack
@@ -260,13 +255,19 @@ def persistent_stack(
 def key_prefix(stack: Stack) -> str:
     """The Redis key prefix of the stack's records."""
     os.environ.setdefault("SLUICE_CONF_DIR", str(ROOT / "conf"))
-    return stack.extra_env.get("SLUICE_REDIS__KEY_PREFIX") or load_settings().redis.key_prefix
+    return (
+        stack.extra_env.get("SLUICE_REDIS__KEY_PREFIX")
+        or load_settings(QueuesConfig).redis.key_prefix
+    )
 
 
 def collection_alias(stack: Stack) -> str:
     """The alias searchapi searches (milvus.collection)."""
     os.environ.setdefault("SLUICE_CONF_DIR", str(ROOT / "conf"))
-    return stack.extra_env.get("SLUICE_MILVUS__COLLECTION") or load_settings().milvus.collection
+    return (
+        stack.extra_env.get("SLUICE_MILVUS__COLLECTION")
+        or load_settings(IndexConfig).milvus.collection
+    )
 
 
 # --- indexing ----------------------------------------------------------------------------
@@ -660,7 +661,7 @@ def main(argv: list[str] | None = None) -> None:
         f"evaluate" + (f" ({unjudged} without judgements in the index skipped)" if unjudged else "")
     )
     if args.fresh and args.stack_dir.exists():
-        probe = make_stack(args.stack_dir, free_ports(), args.embedder)
+        probe = make_stack(args.stack_dir, args.embedder)
         if any(probe.status().values()):
             raise SystemExit(f"--fresh: the stack of {args.stack_dir} runs; stop it first")
         shutil.rmtree(args.stack_dir / "data", ignore_errors=True)

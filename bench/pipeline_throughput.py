@@ -33,7 +33,13 @@ from rq import Worker
 from sluice.chunker import chunk_text, search_text
 from sluice.embedders import Embedder, create_embedder
 from sluice.events import DEFAULT_TENANT, DocumentEmbedded, DocumentIn, EmbeddedChunk, now_iso
-from sluice.settings import EmbedderSettings, MilvusSettings, load_settings
+from sluice.settings import (
+    EmbedderSettings,
+    MilvusSettings,
+    QueuesConfig,
+    TransformConfig,
+    load_settings,
+)
 from sluice.stores.milvus import ChunkRow, ChunkStore, chunk_rows
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +49,7 @@ if str(ROOT) not in sys.path:  # run as a script (`python bench/...`): make `dev
 from bench.common import (  # noqa: E402
     cpu_seconds,
     document_text,
+    machine_cpu_seconds,
     post_documents,
     running_stack,
     say,
@@ -123,20 +130,12 @@ def make_documents(count: int, seed: int) -> list[dict[str, Any]]:
 # --- the stack ---------------------------------------------------------------------------
 
 
-def machine_cpu_seconds() -> float:
-    """CPU seconds the whole machine has been busy (all CPUs, anyone's processes)."""
-    with open("/proc/stat") as stat:
-        user, nice, system, _idle, _iowait, irq, softirq, steal = stat.readline().split()[1:9]
-    busy = int(user) + int(nice) + int(system) + int(irq) + int(softirq) + int(steal)
-    return busy / os.sysconf("SC_CLK_TCK")
-
-
 # --- pipeline ----------------------------------------------------------------------------
 
 
 def record_keys(ids: list[str], tenant: str = DEFAULT_TENANT) -> list[str]:
     """The Redis keys of the documents' records."""
-    prefix = load_settings().redis.key_prefix
+    prefix = load_settings(QueuesConfig).redis.key_prefix
     return [f"{prefix}:doc:{tenant}:{doc_id}" for doc_id in ids]
 
 
@@ -179,11 +178,11 @@ def run_pipeline(
     redis = Redis.from_url(stack.url("redis"))
     warm_up(stack, redis, stack.transform_workers + 1)
     keys = record_keys([d["id"] for d in documents])
-    cpu_before = {**cpu_seconds(stack), MACHINE: machine_cpu_seconds()}
+    cpu_before = {**cpu_seconds(stack), MACHINE: sum(machine_cpu_seconds())}
     started = time.time()
     post_documents(stack.url("ingest"), documents, batch)
     wait_indexed(redis, keys, timeout)
-    cpu_after = {**cpu_seconds(stack), MACHINE: machine_cpu_seconds()}
+    cpu_after = {**cpu_seconds(stack), MACHINE: sum(machine_cpu_seconds())}
     chunks, last_indexed = indexed_records(redis, keys)
     redis.close()
     store = ChunkStore(MilvusSettings(uri=stack.url("milvus")), bench_settings().identity())
@@ -202,7 +201,7 @@ def run_pipeline(
 
 def bench_settings() -> EmbedderSettings:
     """The embedder settings of the run (the stack's, set through SLUICE_EMBEDDER__KIND)."""
-    return load_settings().embedder
+    return load_settings(TransformConfig).embedder
 
 
 def direct_rows(
@@ -231,7 +230,7 @@ def direct_rows(
 
 def run_direct(stack: Stack, documents: list[dict[str, Any]]) -> Result:
     """Do the same work in this process, straight into a separate collection."""
-    settings = load_settings()
+    settings = load_settings(TransformConfig)
     embedder = create_embedder(settings.embedder)
     milvus = MilvusSettings(uri=stack.url("milvus"), collection=DIRECT_COLLECTION)
     store = ChunkStore(milvus, embedder.identity)
@@ -268,7 +267,7 @@ def run_direct(stack: Stack, documents: list[dict[str, Any]]) -> Result:
 def print_embedder_share(pipeline: Result, documents: list[dict[str, Any]]) -> None:
     """The embedder alone on the same chunks, in batches, in this process: what the pipeline's
     embedding throughput is compared with (goal: the pipeline within 85 % of it)."""
-    settings = load_settings()
+    settings = load_settings(TransformConfig)
     embedder = create_embedder(settings.embedder)
     texts = [
         search_text(d["title"], c.text)

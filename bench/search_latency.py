@@ -50,7 +50,7 @@ from redis import Redis
 
 from sluice.chunker import chunk_text
 from sluice.embedders.hashing import HashingEmbedder
-from sluice.settings import load_settings
+from sluice.settings import IndexConfig, QueuesConfig, TransformConfig, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script (`python bench/...`): make `dev` importable
@@ -59,6 +59,7 @@ if str(ROOT) not in sys.path:  # run as a script (`python bench/...`): make `dev
 from bench.common import (  # noqa: E402
     cpu_seconds,
     document_text,
+    machine_cpu_seconds,
     post_documents,
     running_stack,
     say,
@@ -109,7 +110,7 @@ CONTENT = [w for w in COMMON if w not in STOPWORDS]
 
 def collection() -> str:
     """The alias searchapi searches (milvus.collection)."""
-    return str(load_settings().milvus.collection)
+    return str(load_settings(IndexConfig).milvus.collection)
 
 
 # --- synthetic documents and queries -----------------------------------------------------
@@ -128,7 +129,7 @@ def sentence(rng: random.Random) -> str:
 def make_documents(chunks: int, seed: int) -> tuple[list[dict[str, Any]], int]:
     """Deterministic documents, as ingest takes them, until they make at least `chunks` chunks
     (cut as the transform function will); the documents and their number of chunks."""
-    settings = load_settings().chunker
+    settings = load_settings(TransformConfig).chunker
     rng = random.Random(seed)
     documents: list[dict[str, Any]] = []
     total = 0
@@ -193,16 +194,6 @@ def process_cpu(exclude_groups: set[int]) -> dict[int, tuple[str, float]]:
     return found
 
 
-def machine_cpu_seconds() -> tuple[float, float]:
-    """CPU seconds the whole machine has been busy (all CPUs): in processes (anyone's), and
-    in interrupts and steal (loopback networking counts there, and a noisy neighbour VM)."""
-    with open("/proc/stat") as stat:
-        user, nice, system, _idle, _iowait, irq, softirq, steal = stat.readline().split()[1:9]
-    ticks = os.sysconf("SC_CLK_TCK")
-    processes = int(user) + int(nice) + int(system)
-    return processes / ticks, (int(irq) + int(softirq) + int(steal)) / ticks
-
-
 def own_cpu_seconds() -> float:
     """CPU seconds this process (the benchmark's clients) has used so far."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -234,7 +225,7 @@ def load_average() -> str:
 def load(stack: Stack, documents: list[dict[str, Any]], expected: int, timeout: float) -> int:
     """Ingest the documents, wait until all are indexed; the rows Milvus then holds for them
     (re-read for a while until `expected`: reads may lag writes)."""
-    prefix = load_settings().redis.key_prefix
+    prefix = load_settings(QueuesConfig).redis.key_prefix
     keys = [f"{prefix}:doc:{TENANT}:{d['id']}" for d in documents]
     redis = Redis.from_url(stack.url("redis"))
     try:
@@ -782,7 +773,7 @@ def main() -> None:
             say("not flushing: rows stay in milvus-lite's memtable (brute-force search)")
         else:
             say(flush(stack, args.settle, args.timeout))
-        dim = load_settings().embedder.dim
+        dim = load_settings(TransformConfig).embedder.dim
         paths: dict[str, SearchPath] = {
             "direct": DirectPath(stack.url("milvus"), dim),
             "searchapi": SearchAPIPath(stack.url("searchapi")),

@@ -5,8 +5,8 @@
 
 Posts the documents of `samples/corpus.jsonl` (the Python standard library's docstrings, see
 samples/NOTICE) to ingest, shows progress until every one is indexed, then prints the top hits
-of a few searches in each mode from searchapi. URLs come from the configuration (`conf/` and
-`SLUICE_…` variables), like every other process of the stack.
+of a few searches in each mode from searchapi, on the ports `make up` recorded in the stack's
+folder (`--dir`, default .sluice).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from sluice.settings import load_settings
+from dev.stack import ROOT, Stack
 
 CORPUS = Path(__file__).resolve().parent.parent / "samples" / "corpus.jsonl"
 QUERIES = [
@@ -39,11 +39,11 @@ def main() -> int:
     )
     parser.add_argument("--limit", type=int, help="ingest only the first N documents")
     parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for indexing")
+    parser.add_argument("--dir", type=Path, default=ROOT / ".sluice", help="the stack's folder")
     args = parser.parse_args()
 
-    settings = load_settings()
-    ingest_url = settings.ingest.public_url
-    search_url = f"http://{settings.searchapi.host}:{settings.searchapi.port}"
+    stack = Stack.of(args.dir)
+    ingest_url, search_url = stack.url("ingest"), stack.url("searchapi")
     documents = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines()]
     documents = documents[: args.limit] if args.limit else documents
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -25,10 +26,14 @@ from pathlib import Path
 
 import httpx
 
+from sluice.processes import alive
+from sluice.settings import QueuesConfig, load_settings
+from sluice.settings.loading import CONF_DIR_VARIABLE
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-FUNCTIONS = ("ingest", "transform", "index")
-HTTP_SERVICES = (*FUNCTIONS, "embed", "searchapi")
+FUNCTIONS = ("ingest", "transform", "index", "embed")  # functions/<name>/main.py, target <name>
+HTTP_SERVICES = (*FUNCTIONS, "searchapi")
 DEFAULT_PORTS = {
     "redis": 6379,
     "milvus": 19530,
@@ -42,18 +47,49 @@ DEFAULT_PORTS = {
 MODEL_DIR = ROOT / ".sluice" / "models" / "all-MiniLM-L6-v2"
 
 
+def subscriber_queues() -> dict[str, str]:
+    """Each subscriber of the routing table (`conf/routing.yaml`) and its RQ queue."""
+    os.environ.setdefault(CONF_DIR_VARIABLE, str(ROOT / "conf"))
+    routing = load_settings(QueuesConfig).routing
+    return {name: subscriber.queue for name, subscriber in routing.subscribers.items()}
+
+
 def worker_names(transform_workers: int) -> list[str]:
-    """The delivery workers of a stack with that many transform workers (one index worker:
-    milvus-lite wants one writer)."""
-    return [f"worker-transform-{n}" for n in range(1, transform_workers + 1)] + ["worker-index-1"]
+    """The delivery workers (`worker-<subscriber>-<n>`) of a stack with that many transform
+    workers; one for every other subscriber (milvus-lite wants one writer)."""
+    return [
+        f"worker-{subscriber}-{n}"
+        for subscriber in subscriber_queues()
+        for n in range(1, (transform_workers if subscriber == "transform" else 1) + 1)
+    ]
+
+
+def free_ports(names: list[str]) -> dict[str, int]:
+    """A distinct free TCP port on 127.0.0.1 per name (all bound at once: none twice)."""
+    with contextlib.ExitStack() as bound:
+        sockets = [bound.enter_context(socket.socket()) for _ in names]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return {name: sock.getsockname()[1] for name, sock in zip(names, sockets, strict=True)}
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    return free_ports(["port"])["port"]
 
 
 @dataclass
 class Stack:
-    """A set of local processes sharing one folder for logs, data and pid files."""
+    """A set of local processes sharing one folder for logs, data and pid files.
+
+    `ports` maps every process to its port (the workers serve their /metrics there); those it
+    does not name get the defaults, the workers the ports after the exporter's. `free_ports`
+    makes a stack on ports nobody uses. `up` records the ports in `<dir>/run/ports.json`, where
+    `Stack.of` finds them again.
+    """
 
     directory: Path
-    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    ports: dict[str, int] = field(default_factory=dict)
     transform_workers: int = 0  # 0: 1 with the model (it uses every core), else 2
     extra_env: dict[str, str] = field(default_factory=dict)
     embedder: str = "minilm"
@@ -61,9 +97,22 @@ class Stack:
     def __post_init__(self) -> None:
         if self.transform_workers <= 0:
             self.transform_workers = 1 if self.embedder != "hashing" else 2
-        # Workers serve /metrics on the ports after the exporter's, unless given their own.
-        for offset, name in enumerate(worker_names(self.transform_workers), start=1):
+        self.workers = worker_names(self.transform_workers)
+        self.ports = {**DEFAULT_PORTS, **self.ports}
+        for offset, name in enumerate(self.workers, start=1):
             self.ports.setdefault(name, self.ports["exporter"] + offset)
+
+    def on_free_ports(self) -> Stack:
+        """This stack with every port replaced by a free one."""
+        self.ports = free_ports(list(self.ports))
+        return self
+
+    @classmethod
+    def of(cls, directory: Path, **settings: object) -> Stack:
+        """The stack of a folder, on the ports its last `up` recorded (defaults if none)."""
+        recorded = directory / "run" / "ports.json"
+        ports = json.loads(recorded.read_text()) if recorded.exists() else {}
+        return cls(directory, ports, **settings)  # type: ignore[arg-type]
 
     def url(self, name: str) -> str:
         """Base URL of a function (or the Milvus URI, or the Redis URL)."""
@@ -119,6 +168,8 @@ class Stack:
             ],
         }
         for name in FUNCTIONS:
+            if name == "embed" and self.embedder == "hashing":
+                continue  # searchapi embeds queries itself with the hashing embedder
             commands[name] = [
                 str(BIN / "functions-framework"),
                 "--source",
@@ -130,7 +181,7 @@ class Stack:
                 "--port",
                 str(self.ports[name]),
             ]
-        for name in worker_names(self.transform_workers):
+        for name in self.workers:
             commands[name] = self.worker_command(name)
         commands["exporter"] = [
             str(BIN / "sluice"),
@@ -140,18 +191,6 @@ class Stack:
             "--metrics-port",
             str(self.ports["exporter"]),
         ]
-        if self.embedder != "hashing":  # searchapi embeds queries itself with the hashing one
-            commands["embed"] = [
-                str(BIN / "functions-framework"),
-                "--source",
-                str(ROOT / "functions" / "transform" / "main.py"),
-                "--target",
-                "embed",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.ports["embed"]),
-            ]
         commands["searchapi"] = [str(self.searchapi_binary())]
         return commands
 
@@ -182,7 +221,7 @@ class Stack:
             str(BIN / "sluice"),
             "worker",
             "--queue",
-            f"sluice-{subscriber}",
+            subscriber_queues()[subscriber],
             "--name",
             f"{subscriber}-{number}",
             "--metrics-host",
@@ -193,7 +232,7 @@ class Stack:
 
     def metrics_urls(self) -> dict[str, str]:
         """Every process serving Prometheus metrics, by name: the URL of its /metrics."""
-        names = [*HTTP_SERVICES, *worker_names(self.transform_workers), "exporter"]
+        names = [*HTTP_SERVICES, *self.workers, "exporter"]
         commands = self.commands()
         return {name: f"{self.url(name)}/metrics" for name in names if name in commands}
 
@@ -201,6 +240,7 @@ class Stack:
         """Start every process that is not running, then wait until all are ready."""
         for sub in ("data/redis", "data/milvus", "logs", "run"):
             (self.directory / sub).mkdir(parents=True, exist_ok=True)
+        (self.directory / "run" / "ports.json").write_text(json.dumps(self.ports))
         self.build_searchapi()
         for name, command in self.commands().items():
             if self.pid(name) is None:
@@ -265,7 +305,7 @@ class Stack:
             waited, _ = os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
             waited = 0
-        if waited == pid or not _alive(pid):
+        if waited == pid or not alive(pid):
             path.unlink(missing_ok=True)
             return None
         return pid
@@ -333,18 +373,6 @@ def _port_open(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
         return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ")[-1][0] != "Z"
-    except OSError:
-        return True
 
 
 def _group_alive(pgid: int) -> bool:

@@ -1,18 +1,22 @@
-"""Fixtures shared by the suite: the real local stack on free ports, and helpers to wait on it."""
+"""Fixtures shared by the suite: the real local stack on free ports, a private Redis, and
+helpers to wait on them."""
 
 from __future__ import annotations
 
-import socket
+import shutil
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
-from dev.stack import DEFAULT_PORTS, Stack, worker_names
+from dev.stack import Stack, free_port
 from sluice.embedders.hashing import HashingEmbedder
 from sluice.settings import MilvusSettings
 from sluice.stores.milvus import ChunkStore, quote
@@ -29,24 +33,16 @@ TEST_ENV = {
 TRANSFORM_WORKERS = 2
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Redis, milvus-lite, the functions, the workers and the exporter, running for the session."""
     directory: Path = tmp_path_factory.mktemp("stack")
     running = Stack(
         directory,
-        {name: free_port() for name in [*DEFAULT_PORTS, *worker_names(TRANSFORM_WORKERS)]},
         transform_workers=TRANSFORM_WORKERS,
         extra_env=TEST_ENV,
         embedder="hashing",  # fast and exact; tests/integration/test_quality.py runs the model
-    )
+    ).on_free_ports()
     try:
         running.up()
         yield running
@@ -117,6 +113,66 @@ def wait_status(
     result = wait_for(reached, timeout, f"document {doc_id} to be {status}")
     assert isinstance(result, dict)
     return result
+
+
+@dataclass(frozen=True)
+class RedisServer:
+    """A redis-server started for the tests: where it listens."""
+
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self) -> Redis:
+        return Redis.from_url(self.url)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real redis-server of its own on a free port, without persistence, for the tests that
+    need Redis but not the stack."""
+    executable = shutil.which("redis-server")
+    if executable is None:
+        pytest.fail("redis-server is not installed (make tools installs it)")
+    workdir: Path = tmp_path_factory.mktemp("redis")
+    port = free_port()
+    log = (workdir / "redis.log").open("wb")
+    command = [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    command += ["--appendonly", "no", "--dir", str(workdir)]
+    process = subprocess.Popen(command, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+    server = RedisServer(port)
+    try:
+        _wait_until_ready(server, process, workdir / "redis.log")
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()
+
+
+def _wait_until_ready(server: RedisServer, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 10
+    client = Redis(host="127.0.0.1", port=server.port, socket_connect_timeout=0.5)
+    try:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"redis-server exited: {log.read_text(errors='replace')}")
+            try:
+                if client.ping():
+                    return
+            except RedisConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not answer on port {server.port}")
+            time.sleep(0.05)
+    finally:
+        client.close()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

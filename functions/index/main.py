@@ -3,12 +3,17 @@
 Run locally: functions-framework --source functions/index/main.py --target index --port 8083
 """
 
+import atexit
+
 import functions_framework
 from flask import Request, Response
 
 from sluice_index.app import create_app
+from sluice_index.container import IndexContainer
 
-app = create_app()
+container = IndexContainer()
+app = create_app(container)
+atexit.register(container.shutdown_resources)
 
 
 @functions_framework.http

@@ -7,13 +7,7 @@ import argparse
 import json
 import sys
 
-from redis import Redis
-from rq import Queue
-from rq.job import Job
-from rq.registry import FailedJobRegistry
-
 from sluice.errors import ConfigError
-from sluice.settings import Settings, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,15 +41,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        settings = load_settings()
+        return _run(parser, args)
     except ConfigError as exc:
         print(f"sluice: {exc}", file=sys.stderr)
         return 2
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "worker":
-        from sluice.worker import run_worker
+        from sluice.rq.worker import WorkerContainer, run_worker
 
         run_worker(
-            settings,
+            WorkerContainer(),
             args.queue,
             name=args.name,
             burst=args.burst,
@@ -63,23 +60,31 @@ def main(argv: list[str] | None = None) -> int:
             metrics_host=args.metrics_host,
         )
         return 0
-    if args.command == "exporter":
-        from sluice.exporter import run_exporter
-        from sluice.logs import configure_logging
+    from sluice.containers import QueuesContainer
 
-        configure_logging("exporter", settings.logging.level)
-        queues = args.queue or [s.queue for s in settings.routing.subscribers.values()]
-        run_exporter(settings.redis.url, queues, args.metrics_host, args.metrics_port)
+    container = QueuesContainer()
+    config = container.config()
+    if args.command == "exporter":
+        from sluice.logs import configure_logging
+        from sluice.rq.exporter import run_exporter
+
+        configure_logging("exporter", config.logging.level)
+        queues = args.queue or config.routing.queues()
+        run_exporter(config.redis.url, queues, args.metrics_host, args.metrics_port)
         return 0
-    if args.dlq_command == "list":
-        for entry in failed_deliveries(settings):
-            print(json.dumps(entry))
+    try:
+        dead_letters = container.dead_letters()
+        if args.dlq_command == "list":
+            for entry in dead_letters.entries():
+                print(json.dumps(entry))
+            return 0
+        if not args.all and not args.job_ids:
+            parser.error("dlq replay: name job ids or pass --all")
+        replayed = dead_letters.replay(None if args.all else set(args.job_ids))
+        print(f"replayed {replayed} deliveries", file=sys.stderr)
         return 0
-    if not args.all and not args.job_ids:
-        parser.error("dlq replay: name job ids or pass --all")
-    replayed = replay_failed(settings, None if args.all else set(args.job_ids))
-    print(f"replayed {replayed} deliveries", file=sys.stderr)
-    return 0
+    finally:
+        container.shutdown_resources()
 
 
 def _metrics_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None:
@@ -91,50 +96,6 @@ def _metrics_arguments(parser: argparse.ArgumentParser, *, required: bool) -> No
     parser.add_argument(
         "--metrics-port", type=int, required=required, help="port to serve /metrics on"
     )
-
-
-def _registries(settings: Settings) -> list[FailedJobRegistry]:
-    redis = Redis.from_url(settings.redis.url)
-    names = sorted({s.queue for s in settings.routing.subscribers.values()})
-    return [FailedJobRegistry(queue=Queue(name, connection=redis)) for name in names]
-
-
-def failed_deliveries(settings: Settings) -> list[dict[str, object]]:
-    """Every dead-lettered event: its job, document, and the job's last error line."""
-    entries: list[dict[str, object]] = []
-    for registry in _registries(settings):
-        for job in Job.fetch_many(registry.get_job_ids(), connection=registry.connection):
-            if job is None:
-                continue
-            result = job.latest_result()
-            error = ((result.exc_string if result is not None else "") or "").strip()
-            for event in job.meta.get("events", []):
-                entries.append(
-                    {
-                        "job_id": job.id,
-                        "queue": registry.name,
-                        "subscriber": job.meta.get("subscriber"),
-                        **event,
-                        "failed_at": job.ended_at.isoformat() if job.ended_at else None,
-                        "error": error.splitlines()[-1] if error else "",
-                    }
-                )
-    return entries
-
-
-def replay_failed(settings: Settings, job_ids: set[str] | None) -> int:
-    """Put failed deliveries back on their queues with a fresh retry budget."""
-    replayed = 0
-    for registry in _registries(settings):
-        for job_id in registry.get_job_ids():
-            if job_ids is not None and job_id not in job_ids:
-                continue
-            job = Job.fetch(job_id, connection=registry.connection)
-            job.retries_left = len(job.retry_intervals or [])
-            job.save()
-            registry.requeue(job_id)
-            replayed += 1
-    return replayed
 
 
 if __name__ == "__main__":

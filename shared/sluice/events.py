@@ -80,12 +80,21 @@ class DocumentBatch(Payload):
     documents: list[DocumentIn] = Field(min_length=1)
 
 
-class DocumentAccepted(Payload):
-    """ingest → transform: a new version of a document to chunk and embed."""
+class DocumentVersion(Payload):
+    """Base of the payloads about one version of a document."""
 
     id: str
     tenant: str
     version: str
+
+    def ref(self) -> tuple[str, str, str]:
+        """The version's (tenant, id, version)."""
+        return (self.tenant, self.id, self.version)
+
+
+class DocumentAccepted(DocumentVersion):
+    """ingest → transform: a new version of a document to chunk and embed."""
+
     title: str
     text: str
     metadata: dict[str, Any]
@@ -102,12 +111,9 @@ class EmbeddedChunk(Payload):
     vector: list[float]
 
 
-class DocumentEmbedded(Payload):
+class DocumentEmbedded(DocumentVersion):
     """transform → index: a document version's chunks with their vectors."""
 
-    id: str
-    tenant: str
-    version: str
     title: str
     metadata: dict[str, Any]
     accepted_at: str
@@ -115,12 +121,9 @@ class DocumentEmbedded(Payload):
     chunks: list[EmbeddedChunk]
 
 
-class DocumentIndexed(Payload):
+class DocumentIndexed(DocumentVersion):
     """index → anyone: a document version is searchable."""
 
-    id: str
-    tenant: str
-    version: str
     chunks: int
     indexed_at: str
 

@@ -1,9 +1,10 @@
-"""The HTTP edge of every function: routing, body limits, CloudEvent parsing, error mapping.
+"""The app shell of every function: routes, health, metrics, body limits, error mapping.
 
 Functions use functions-framework's HTTP signature (its CloudEvent signature cannot reply with
 an event), so a function is a `FunctionApp`: a table of routes whose handlers take a Flask
 request and return a response. Every error becomes one JSON shape,
 `{"error": {"code", "message", "details"?}}`, with the status code of its `SluiceError` class.
+CloudEvents are decoded and encoded by `sluice.codec`, which the RQ workers share.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from cloudevents.conversion import to_binary, to_dict
-from cloudevents.exceptions import GenericException as CloudEventError
-from cloudevents.http import CloudEvent, from_dict, from_http
+from cloudevents.http import CloudEvent
 from flask import Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
@@ -26,6 +25,7 @@ from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.exceptions import NotFound as WerkzeugNotFound
 from werkzeug.routing import Map, Rule
 
+from sluice import codec
 from sluice.coldstart import ColdStart
 from sluice.errors import (
     BadRequest,
@@ -45,9 +45,6 @@ from sluice.tracing import from_event
 log = logging.getLogger(__name__)
 
 Handler = Callable[..., Response]
-STRUCTURED = "application/cloudevents+json"
-BATCH = "application/cloudevents-batch+json"
-REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type")
 # Answers that say nothing about whether the function can serve: not the end of a cold start.
 NOT_READINESS = frozenset({"/healthz", "/metrics", "unmatched"})
 
@@ -159,7 +156,7 @@ def json_response(status: int, body: Any, headers: Mapping[str, str] | None = No
 
 def event_response(event: CloudEvent) -> Response:
     """A 200 reply carrying a CloudEvent in binary mode (Knative's reply contract)."""
-    headers, body = to_binary(event)
+    headers, body = codec.binary(event)
     return Response(body, status=200, headers=headers)
 
 
@@ -185,30 +182,9 @@ def read_body(request: Request, limit: int) -> bytes:
     return body
 
 
-def parse_json(body: bytes) -> Any:
-    """Decode a UTF-8 JSON body, or 400 saying what is wrong with it."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadRequest(
-            f"the body is not valid UTF-8 (byte {exc.start})", code="invalid_encoding"
-        ) from None
-    if not text.strip():
-        raise BadRequest("the body is empty", code="empty_body")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadRequest(f"the body is not valid JSON: {exc}", code="invalid_json") from None
-
-
-def is_cloudevent(request: Request) -> bool:
-    """Whether the request carries a CloudEvent (binary or structured mode)."""
-    return "ce-specversion" in request.headers or request.mimetype == STRUCTURED
-
-
 def require_json(request: Request) -> None:
     """415 unless the request's content type is JSON."""
-    if request.mimetype != "application/json":
+    if request.mimetype != codec.JSON:
         raise UnsupportedMediaType(
             f"content type {request.mimetype or '(none)'!r} is not supported; "
             "send application/json",
@@ -216,56 +192,31 @@ def require_json(request: Request) -> None:
         )
 
 
-def parse_event(request: Request, body: bytes, accepted_types: Iterable[str]) -> CloudEvent:
-    """Parse a binary- or structured-mode CloudEvent with JSON data, of one of `accepted_types`.
-    A binary-mode event without a content type is read as JSON (the SDKs omit it by default)."""
-    if request.mimetype not in ("application/json", STRUCTURED, ""):
-        raise UnsupportedMediaType(
-            f"content type {request.mimetype or '(none)'!r} is not supported; send a CloudEvent "
-            f"with JSON data (binary mode) or as {STRUCTURED}"
-        )
-    parse_json(body)  # a precise 400 for bad JSON, bad encoding or an empty body
-    if request.mimetype != STRUCTURED:
-        missing = [a for a in REQUIRED_ATTRIBUTES if not request.headers.get(f"ce-{a}")]
-        if missing:
-            raise BadRequest(
-                f"the CloudEvent lacks required attributes: {', '.join(missing)} "
-                "(binary mode: ce-* headers)",
-                code="invalid_cloudevent",
-            )
-    try:
-        event = from_http(dict(request.headers), body)
-    except CloudEventError as exc:
-        raise BadRequest(f"not a valid CloudEvent: {exc}", code="invalid_cloudevent") from None
-    _check_event(event, tuple(accepted_types))
-    return event
-
-
 EventsHandler = Callable[[list[CloudEvent]], list[CloudEvent]]
 
 
 def event_handler(name: str, max_body_bytes: int, handlers: Mapping[str, EventsHandler]) -> Handler:
     """A route handler for CloudEvents: one (binary or structured mode), answered with its
-    reply event or 204; or a JSON batch of them (`application/cloudevents-batch+json`, how RQ
-    workers deliver), answered with the batch of replies. Handlers take and return lists."""
+    reply event or 204; or a JSON batch of them (how RQ workers deliver), answered with the
+    batch of replies. Handlers take and return lists."""
 
     def handle(request: Request) -> Response:
         body = read_body(request, max_body_bytes)
-        if request.mimetype == BATCH:
-            events = parse_batch(body, handlers)
+        if not codec.is_event(request.headers):
+            raise BadRequest(
+                f"expected a CloudEvent (ce-* headers, {codec.STRUCTURED} or {codec.BATCH})",
+                code="not_a_cloudevent",
+            )
+        events, batch = codec.decode(request.headers, body, handlers)
+        if batch:
             # A batch is one publication (one trace); its handlers log each document's own span.
             traces = {t.trace_id for t in map(from_event, events) if t is not None}
             with log_context(
                 batch=len(events), trace_id=traces.pop() if len(traces) == 1 else None
             ):
                 replies = _dispatch(name, events, handlers)
-            return Response(json.dumps([to_dict(r) for r in replies]), status=200, mimetype=BATCH)
-        if not is_cloudevent(request):
-            raise BadRequest(
-                f"expected a CloudEvent (ce-* headers, {STRUCTURED} or {BATCH})",
-                code="not_a_cloudevent",
-            )
-        event = parse_event(request, body, handlers)
+            return Response(codec.encode_batch(replies), status=200, mimetype=codec.BATCH)
+        (event,) = events
         trace = from_event(event)
         with log_context(
             event_id=event["id"],
@@ -274,7 +225,7 @@ def event_handler(name: str, max_body_bytes: int, handlers: Mapping[str, EventsH
             tenant=event.get("tenant"),
             trace_id=trace.trace_id if trace else None,
         ):
-            replies = _dispatch(name, [event], handlers)
+            replies = _dispatch(name, events, handlers)
         return event_response(replies[0]) if replies else no_reply()
 
     return handle
@@ -294,36 +245,3 @@ def _dispatch(
     for reply in replies:
         EVENTS.labels(name, "out", reply["type"]).inc()
     return replies
-
-
-def parse_batch(body: bytes, accepted_types: Iterable[str]) -> list[CloudEvent]:
-    """Parse a JSON batch of structured-mode CloudEvents, each of one of `accepted_types`."""
-    items = parse_json(body)
-    if not isinstance(items, list) or not items:
-        raise BadRequest(
-            "a CloudEvents batch must be a non-empty JSON array", code="invalid_cloudevent"
-        )
-    accepted = tuple(accepted_types)
-    events = []
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise BadRequest(f"batch item {index} is not a JSON object", code="invalid_cloudevent")
-        try:
-            event = from_dict(item)
-        except CloudEventError as exc:
-            raise BadRequest(
-                f"batch item {index} is not a valid CloudEvent: {exc}", code="invalid_cloudevent"
-            ) from None
-        _check_event(event, accepted)
-        events.append(event)
-    return events
-
-
-def _check_event(event: CloudEvent, accepted: tuple[str, ...]) -> None:
-    if event["type"] not in accepted:
-        raise BadRequest(
-            f"unknown event type {event['type']!r}; this function accepts {', '.join(accepted)}",
-            code="unknown_event_type",
-        )
-    if not isinstance(event.data, dict | list):
-        raise BadRequest("the event data must be a JSON object", code="invalid_event_data")

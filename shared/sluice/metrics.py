@@ -23,6 +23,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from sluice.processes import alive
+
 FUNCTION_REQUESTS = Counter(
     "sluice_function_requests_total",
     "HTTP requests handled by a function, by route and outcome (HTTP status class).",
@@ -126,16 +128,6 @@ def mark_dead_processes(directory: Path) -> None:
     """
     for path in directory.glob("gauge_live*.db"):
         match = _PID_IN_FILE.search(path.name)
-        if match and not _alive(int(match.group(1))):
+        if match and not alive(int(match.group(1))):
             pid = int(match.group(1))
             multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True

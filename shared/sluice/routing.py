@@ -1,24 +1,27 @@
 """The routing table in action: publishes an event to every subscriber of its type.
 
 Routes come from configuration (`routing:` in `conf/routing.yaml`). Each route names a
-subscriber and a transport: `rq` enqueues a delivery job on the subscriber's queue (RQ workers
-POST it to the subscriber and route its reply on), `broker` posts the event once to the Knative
-broker, whose Triggers (rendered from the same table) deliver it.
+subscriber and, through `RoutingSettings.transport_of`, the transport it takes: `rq` enqueues a
+delivery job on the subscriber's queue (RQ workers POST it to the subscriber and route its reply
+on; `sluice.rq`), `broker` posts the event once to the Knative broker, whose Triggers (rendered
+from the same table) deliver it (`sluice.broker`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+import httpx
 from cloudevents.http import CloudEvent
 
+from sluice.broker import BrokerPublisher
 from sluice.errors import ConfigError
-from sluice.settings import RouteSettings, RoutingSettings
+from sluice.settings import RouteSettings, RoutingSettings, Transport
 
 
-class Transport(Protocol):
-    """Moves events to subscribers."""
+class Publisher(Protocol):
+    """Moves events to subscribers over one transport."""
 
     def publish(self, routes: Sequence[RouteSettings], events: Sequence[CloudEvent]) -> None:
         """Deliver the events along each of the routes (all share the events' type)."""
@@ -32,23 +35,15 @@ class Transport(Protocol):
 class Router:
     """Looks events up in the routing table and hands them to the routes' transports."""
 
-    def __init__(self, routing: RoutingSettings, transports: dict[str, Transport]) -> None:
+    def __init__(self, routing: RoutingSettings, publishers: Mapping[Transport, Publisher]) -> None:
         self.routing = routing
-        self.transports = transports
+        self.publishers = dict(publishers)
         for route in routing.routes:
-            if route.to not in routing.subscribers:
+            if routing.transport_of(route) not in self.publishers:
                 raise ConfigError(
-                    f"routing.routes: {route.event} goes to unknown subscriber {route.to!r}"
-                )
-            if route.transport not in transports:
-                raise ConfigError(
-                    f"routing.routes: {route.event} needs the {route.transport} "
+                    f"routing.routes: {route.event} needs the {routing.transport_of(route)} "
                     "transport, which is not configured here"
                 )
-
-    def routes_for(self, event_type: str) -> list[RouteSettings]:
-        """The routes of an event type (none: the event ends here)."""
-        return [r for r in self.routing.routes if r.event == event_type]
 
     def publish(self, events: Sequence[CloudEvent]) -> None:
         """Publish events (of any types) along their routes; returns once all are handed over."""
@@ -56,34 +51,40 @@ class Router:
         for event in events:
             by_type.setdefault(event["type"], []).append(event)
         for event_type, batch in by_type.items():
-            routes = self.routes_for(event_type)
-            for name, transport in self.transports.items():
-                mine = [r for r in routes if r.transport == name]
+            routes = self.routing.routes_for(event_type)
+            for name, publisher in self.publishers.items():
+                mine = [r for r in routes if self.routing.transport_of(r) == name]
                 if mine:
-                    transport.publish(mine, batch)
+                    publisher.publish(mine, batch)
+
+    def publish_route(self, route: RouteSettings, events: Sequence[CloudEvent]) -> None:
+        """Publish events along one route only (a replay of what failed on it)."""
+        self.publishers[self.routing.transport_of(route)].publish([route], events)
 
     def depth(self, event_type: str) -> int:
         """The longest backlog among the routes of an event type (0 if none can tell)."""
-        depths = [self.transports[r.transport].depth(r) for r in self.routes_for(event_type)]
+        depths = [
+            self.publishers[self.routing.transport_of(r)].depth(r)
+            for r in self.routing.routes_for(event_type)
+        ]
         return max((d for d in depths if d is not None), default=0)
 
 
-def create_router(routing: RoutingSettings, redis: object, worker_settings: object) -> Router:
-    """A router with the transports the routing table uses (imported only when used)."""
-    transports: dict[str, Transport] = {}
-    kinds = {r.transport for r in routing.routes}
-    if "rq" in kinds:
-        from sluice.transport.rq import RqTransport
-
-        transports["rq"] = RqTransport(routing, redis, worker_settings)  # type: ignore[arg-type]
-    if "broker" in kinds:
-        from sluice.transport.broker import BrokerTransport
-
+def create_router(
+    routing: RoutingSettings, http: httpx.Client, rq: Publisher | None = None
+) -> Router:
+    """A router with the transports the routing table uses: `rq` (an `RqPublisher`, given by
+    the caller, which has the Redis client) and the broker (`routing.broker_sink()`)."""
+    needed = {routing.transport_of(route) for route in routing.routes}
+    publishers: dict[Transport, Publisher] = {}
+    if "rq" in needed and rq is not None:
+        publishers["rq"] = rq
+    if "broker" in needed:
         sink = routing.broker_sink()
         if not sink:
             raise ConfigError(
                 "routing: a route uses the broker transport but neither "
                 "routing.broker_url nor K_SINK is set"
             )
-        transports["broker"] = BrokerTransport(sink)
-    return Router(routing, transports)
+        publishers["broker"] = BrokerPublisher(sink, http)
+    return Router(routing, publishers)

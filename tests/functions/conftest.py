@@ -1,36 +1,96 @@
-"""Functions loaded through functions-framework's own `create_app`, against the real stack's
-Redis and Milvus, with settings adjusted per test through `SLUICE_…` variables."""
+"""Functions built from their own containers, with a gateway overridden, not the environment:
+Redis is a private redis-server (tests/conftest.py's `redis_server`), settings are the
+repository's `conf/` plus the sections a test gives. Only the index function needs Milvus: its
+tests take the stack's milvus-lite."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
-import functions_framework
+import flask
 import pytest
+from dependency_injector import providers
 from flask.testing import FlaskClient
+from redis import Redis
 
-from dev.stack import ROOT, Stack
-from sluice.settings import cached_settings
+import sluice_dead_letter.app
+import sluice_embed.app
+import sluice_index.app
+import sluice_ingest.app
+import sluice_transform.app
+from dev.stack import ROOT
+from sluice.http import FunctionApp
+from sluice.settings import (
+    EmbedConfig,
+    IndexConfig,
+    IngestConfig,
+    ProcessSettings,
+    QueuesConfig,
+    TransformConfig,
+    load_settings,
+)
+from sluice_dead_letter.container import DeadLetterContainer
+from sluice_embed.container import EmbedContainer
+from sluice_index.container import IndexContainer
+from sluice_ingest.container import IngestContainer
+from sluice_transform.container import TransformContainer
+from tests.conftest import RedisServer
 
 FunctionClient = Callable[..., FlaskClient]
-SOURCES = {"embed": "transform", "dead_letter": "ingest"}  # targets of another folder
+FUNCTIONS: dict[str, tuple[Any, type[ProcessSettings], Callable[[Any], FunctionApp]]] = {
+    "ingest": (IngestContainer, IngestConfig, sluice_ingest.app.create_app),
+    "transform": (TransformContainer, TransformConfig, sluice_transform.app.create_app),
+    "embed": (EmbedContainer, EmbedConfig, sluice_embed.app.create_app),
+    "index": (IndexContainer, IndexConfig, sluice_index.app.create_app),
+    "dead_letter": (DeadLetterContainer, QueuesConfig, sluice_dead_letter.app.create_app),
+}
+EVERY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+def flask_client(function: FunctionApp) -> FlaskClient:
+    """A Flask test client handing every request to the function, as functions-framework does
+    for an HTTP function."""
+    app = flask.Flask(f"test-{function.name}")
+
+    @app.route("/", defaults={"path": ""}, methods=EVERY_METHOD)
+    @app.route("/<path:path>", methods=EVERY_METHOD)
+    def entry(path: str) -> flask.Response:
+        return function(flask.request)
+
+    return app.test_client()
 
 
 @pytest.fixture
-def function_client(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> FunctionClient:
-    """`function_client("ingest", SLUICE_X="y")`: a test client of the function's real entry
-    point (its main.py), configured by the stack's environment plus the given variables."""
+def redis_client(redis_server: RedisServer) -> Iterator[Redis]:
+    """A client of the private Redis the functions under test use."""
+    client = redis_server.client()
+    yield client
+    client.close()
 
-    def make(name: str, **env: str) -> FlaskClient:
-        for key, value in {**stack.env(), **env}.items():
-            if key.startswith("SLUICE_"):
-                monkeypatch.setenv(key, value)
-        cached_settings.cache_clear()
-        folder = SOURCES.get(name, name)
-        app = functions_framework.create_app(
-            target=name, source=str(ROOT / "functions" / folder / "main.py")
-        )
-        return app.test_client()
+
+@pytest.fixture
+def function_client(
+    redis_client: Redis, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FunctionClient]:
+    """`function_client("ingest", ingest={"queue_bound": 2})`: a test client of the function
+    built by its own container, its settings overridden by the sections given (the embedder is
+    the hashing one unless a test names another), its Redis the private one (or `redis=`)."""
+    monkeypatch.setenv("SLUICE_CONF_DIR", str(ROOT / "conf"))
+    containers = []
+
+    def make(name: str, *, redis: Redis | None = None, **sections: Any) -> FlaskClient:
+        container_class, config_class, create_app = FUNCTIONS[name]
+        if "embedder" in config_class.model_fields:
+            sections.setdefault("embedder", {"kind": "hashing"})
+        container = container_class()
+        container.config.override(providers.Object(load_settings(config_class, **sections)))
+        if hasattr(container, "gateways"):
+            container.gateways.redis.override(providers.Object(redis or redis_client))
+        containers.append(container)
+        return flask_client(create_app(container))
 
     yield make
-    cached_settings.cache_clear()
+    for container in containers:
+        container.unwire()
+        container.shutdown_resources()

@@ -7,11 +7,11 @@ import json
 
 from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent
+from dependency_injector import providers
 from redis import Redis
-from rq.job import Job
+from rq import Queue
 
-from dev.stack import Stack
-from sluice.cli import failed_deliveries
+from sluice.containers import QueuesContainer
 from sluice.embedders.identity import EmbedderIdentity
 from sluice.events import (
     DOCUMENT_EMBEDDED,
@@ -20,7 +20,7 @@ from sluice.events import (
     make_event,
     now_iso,
 )
-from sluice.settings import load_settings
+from sluice.settings import QueuesConfig, load_settings
 from sluice.stores.documents import DocumentStore
 from tests.functions.conftest import FunctionClient
 
@@ -46,38 +46,47 @@ def _dead_lettered(tenant: str, destination: str) -> CloudEvent:
     return event
 
 
+INDEX_URL = "http://index.example:8083/"
+
+
 def test_a_dead_lettered_broker_event_becomes_a_failed_delivery_of_its_subscriber(
-    function_client: FunctionClient, stack: Stack, redis_client: Redis, tenant: str
+    function_client: FunctionClient, redis_client: Redis, tenant: str
 ) -> None:
+    queue = f"index-{tenant}"  # the index subscriber's queue, of this test alone
+    routing = {"subscribers": {"index": {"url": INDEX_URL, "queue": queue}}}
     documents = DocumentStore(redis_client)
     documents.accept_many([(tenant, "doc", "v1")], "hashing:384:1")
-    event = _dead_lettered(tenant, stack.url("index") + "/")
+    event = _dead_lettered(tenant, INDEX_URL)
     headers, body = to_binary(event)
 
-    response = function_client("dead_letter").post("/", headers=headers, data=body)
+    response = function_client("dead_letter", routing=routing).post("/", headers=headers, data=body)
 
     assert response.status_code == 204, response.get_data(as_text=True)
-    settings = load_settings()
-    mine = [e for e in failed_deliveries(settings) if e["tenant"] == tenant]
-    assert len(mine) == 1
-    entry = mine[0]
-    assert (entry["subscriber"], entry["queue"], entry["document_id"]) == (
+    config = load_settings(QueuesConfig, routing=routing)
+    container = QueuesContainer()  # what `sluice dlq` builds
+    container.config.override(providers.Object(config))
+    container.gateways.redis.override(providers.Object(redis_client))
+    dead_letters = container.dead_letters()
+    (entry,) = dead_letters.entries()
+    assert (entry["subscriber"], entry["queue"], entry["document_id"], entry["tenant"]) == (
         "index",
-        "sluice-index",
+        queue,
         "doc",
+        tenant,
     )
     assert "500" in entry["error"] and "boom" in entry["error"]
     record = documents.get(tenant, "doc")
-    assert record is not None and record.status == "failed"
+    assert record is not None and record.status == "failed" and "boom" in str(record.error)
 
-    # A replay delivers the event as it was published, with the route's retry budget
-    # (`sluice dlq replay` restores retries_left from the intervals).
-    job = Job.fetch(str(entry["job_id"]), connection=redis_client)
+    # A replay publishes the event as it was published, along the route, with its retry budget.
+    assert dead_letters.replay({str(entry["job_id"])}) == 1
+    assert dead_letters.entries() == []
+    (job,) = Queue(queue, connection=redis_client).get_jobs()
     subscriber, events = job.args
     kept = json.loads(events[0])
     assert subscriber == "index" and kept["id"] == event["id"]
     assert not [k for k in kept if k.startswith("knativeerror")]
-    route = next(r for r in settings.routing.routes if r.event == DOCUMENT_EMBEDDED)
+    (route,) = config.routing.routes_for(DOCUMENT_EMBEDDED)
     assert job.retry_intervals == route.retry.intervals()
 
 

@@ -9,16 +9,18 @@ import pytest
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent
 from redis import Redis
+from rq import Queue
 
-from sluice.stores.milvus import ChunkStore
+from dev.stack import free_port
 from tests.functions.conftest import FunctionClient
 
-LIMITS = {
-    "SLUICE_INGEST__MAX_BODY_BYTES": "4096",
-    "SLUICE_INGEST__MAX_DOCUMENT_BYTES": "1000",
-    "SLUICE_INGEST__MAX_BATCH_DOCUMENTS": "3",
-}
+LIMITS = {"max_body_bytes": 4096, "max_document_bytes": 1000, "max_batch_documents": 3}
 JSON = {"content-type": "application/json"}
+
+
+def _queue(name: str) -> dict[str, object]:
+    """Routing settings that put transform's deliveries on a queue of the test's own."""
+    return {"subscribers": {"transform": {"queue": name}}}
 
 
 def _event(data: object, **attributes: str) -> CloudEvent:
@@ -204,9 +206,10 @@ def bad_requests(tenant: str) -> list[tuple[str, str, dict[str, str], bytes, int
 
 
 def test_every_bad_input_gets_its_status_and_error_and_nothing_is_stored(
-    function_client: FunctionClient, redis_client: Redis, chunk_store: ChunkStore, tenant: str
+    function_client: FunctionClient, redis_client: Redis, tenant: str
 ) -> None:
-    client = function_client("ingest", **LIMITS)
+    queue = f"q-{uuid.uuid4()}"
+    client = function_client("ingest", ingest=LIMITS, routing=_queue(queue))
     for case, path, headers, body, status, code in bad_requests(tenant):
         response = client.post(path, headers=headers, data=body)
         assert response.status_code == status, (case, response.get_data(as_text=True))
@@ -214,7 +217,7 @@ def test_every_bad_input_gets_its_status_and_error_and_nothing_is_stored(
         assert error["code"] == code, case
         assert error["message"], case
     assert redis_client.keys(f"sluice:doc:{tenant}:*") == []
-    assert chunk_store.count(tenant) == 0
+    assert Queue(queue, connection=redis_client).count == 0  # nothing published
 
 
 @pytest.mark.parametrize(
@@ -240,9 +243,8 @@ def test_a_full_queue_answers_429_with_retry_after(
     # A queue no worker serves, so its depth only grows.
     client = function_client(
         "ingest",
-        SLUICE_INGEST__QUEUE_BOUND="2",
-        SLUICE_INGEST__RETRY_AFTER_SECONDS="7",
-        SLUICE_ROUTING__SUBSCRIBERS__TRANSFORM__QUEUE=f"q-{uuid.uuid4()}",
+        ingest={"queue_bound": 2, "retry_after_seconds": 7},
+        routing=_queue(f"q-{uuid.uuid4()}"),
     )
     for n in range(3):  # three delivery jobs waiting: one over the bound
         document = {"text": f"document {n}", "tenant": tenant}
@@ -257,8 +259,8 @@ def test_with_api_keys_the_tenant_comes_from_the_key(
     function_client: FunctionClient, redis_client: Redis
 ) -> None:
     alpha, beta = f"a{uuid.uuid4().hex[:8]}", f"b{uuid.uuid4().hex[:8]}"
-    keys = json.dumps({"key-alpha-secret": alpha, "key-beta-secret": beta})
-    client = function_client("ingest", SLUICE_AUTH__API_KEYS=keys)
+    keys = {"key-alpha-secret": alpha, "key-beta-secret": beta}
+    client = function_client("ingest", auth={"api_keys": keys})
     doc = {"id": "keyed", "text": "Belongs to whoever holds the key."}
 
     assert client.post("/documents", json=doc).status_code == 401
@@ -296,9 +298,8 @@ def test_health_readiness_and_metrics(function_client: FunctionClient) -> None:
 def test_without_redis_ingest_is_not_ready_and_answers_503(
     function_client: FunctionClient, tenant: str
 ) -> None:
-    from tests.conftest import free_port
-
-    client = function_client("ingest", SLUICE_REDIS__URL=f"redis://127.0.0.1:{free_port()}/0")
+    nobody = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
+    client = function_client("ingest", redis=nobody)
     assert client.get("/healthz").status_code == 200
     ready = client.get("/readyz")
     assert ready.status_code == 503

@@ -24,7 +24,9 @@ def _ingest_and_read_the_job(
     """Submit a document; return the structured event of the delivery job ingest enqueued
     (on a queue of its own, which no worker reads)."""
     queue = Queue(f"trace-{uuid.uuid4().hex[:8]}", connection=redis)
-    client = function_client("ingest", SLUICE_ROUTING__SUBSCRIBERS__TRANSFORM__QUEUE=queue.name)
+    client = function_client(
+        "ingest", routing={"subscribers": {"transform": {"queue": queue.name}}}
+    )
     try:
         response = client.post("/documents", **request)
         assert response.status_code == 202, response.get_data(as_text=True)

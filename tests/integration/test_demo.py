@@ -10,7 +10,7 @@ from dev.stack import ROOT, Stack
 
 def test_the_demo_indexes_the_corpus_and_prints_hits_in_every_mode(stack: Stack) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "dev.demo", "--limit", "30"],
+        [sys.executable, "-m", "dev.demo", "--limit", "30", "--dir", str(stack.directory)],
         cwd=ROOT,
         env=stack.env(),
         capture_output=True,

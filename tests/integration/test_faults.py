@@ -14,9 +14,9 @@ from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from dev.stack import BIN, ROOT, Stack
 from sluice.events import DOCUMENT_ACCEPTED, DocumentAccepted, make_event, now_iso
-from sluice.settings import load_settings
+from sluice.rq.publisher import RqPublisher
+from sluice.settings import QueuesConfig, load_settings
 from sluice.stores.milvus import ChunkStore
-from sluice.transport.rq import RqTransport
 from tests.conftest import document_rows, wait_for, wait_status
 from tests.integration.test_pipeline import expected_chunks
 
@@ -80,7 +80,7 @@ def _log_count(stack: Stack, name: str, needle: str) -> int:
 def test_a_poison_event_is_dead_lettered_at_once_and_replays_after_the_fix(
     stack: Stack, ingest: httpx.Client, redis_client: Redis, chunk_store: ChunkStore, tenant: str
 ) -> None:
-    settings = load_settings()
+    routing = load_settings(QueuesConfig).routing
     # A document whose payload went by claim check, and the claim check is gone: transform
     # answers 422 (permanent), so the delivery must not be retried but dead-lettered.
     document = DocumentAccepted(
@@ -100,9 +100,7 @@ def test_a_poison_event_is_dead_lettered_at_once_and_replays_after_the_fix(
         DOCUMENT_ACCEPTED, "/tests", document, subject="poison", tenant=tenant, version="v1"
     )
     event.data = {"claim_check": key}
-    RqTransport(settings.routing, redis_client, settings.worker).publish(
-        [r for r in settings.routing.routes if r.event == DOCUMENT_ACCEPTED], [event]
-    )
+    RqPublisher(routing, redis_client).publish(routing.routes_for(DOCUMENT_ACCEPTED), [event])
 
     record = wait_status(ingest, "poison", tenant, "failed", timeout=30)
     assert "claim check" in str(record["error"])
@@ -137,7 +135,7 @@ def _sluice(stack: Stack, *args: str) -> str:
 def test_a_poison_event_in_a_batch_fails_alone(
     stack: Stack, ingest: httpx.Client, redis_client: Redis, chunk_store: ChunkStore, tenant: str
 ) -> None:
-    settings = load_settings()
+    routing = load_settings(QueuesConfig).routing
     events = []
     for name in ("good-1", "bad", "good-2"):
         document = DocumentAccepted(
@@ -159,8 +157,7 @@ def test_a_poison_event_in_a_batch_fails_alone(
         if name == "bad":
             event.data = {"claim_check": f"sluice:blob:missing-{tenant}"}
         events.append(event)
-    routes = [r for r in settings.routing.routes if r.event == DOCUMENT_ACCEPTED]
-    RqTransport(settings.routing, redis_client, settings.worker).publish(routes, events)
+    RqPublisher(routing, redis_client).publish(routing.routes_for(DOCUMENT_ACCEPTED), events)
 
     for name in ("good-1", "good-2"):
         wait_status(ingest, name, tenant, "indexed", timeout=30)

@@ -11,7 +11,7 @@ from cloudevents.http import CloudEvent
 from redis import Redis
 
 from sluice.chunker import chunk_text
-from sluice.settings import load_settings
+from sluice.settings import TransformConfig, load_settings
 from sluice.stores.milvus import ChunkStore
 from tests.conftest import document_rows, wait_status
 
@@ -34,7 +34,7 @@ def make_text(rng: random.Random, sentences: int) -> str:
 
 def expected_chunks(text: str) -> list[str]:
     """What the chunker makes of a text with the configured sizes."""
-    settings = load_settings()
+    settings = load_settings(TransformConfig)
     return [c.text for c in chunk_text(text, settings.chunker.size, settings.chunker.overlap)]
 
 

@@ -23,7 +23,6 @@ from bench.eval_scifact import (
     documents_by_best_chunk,
     documents_json,
     evaluate,
-    free_ports,
     index_documents,
     judged,
     load_dataset,
@@ -57,7 +56,7 @@ def quality(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Mo
     dataset = load_dataset(DATA_DIR)
     documents, queries = select_slice(dataset, SLICE_DOCS, SEED)
     tenant = slice_tenant(SLICE_DOCS, SEED, None)
-    stack = make_stack(tmp_path_factory.mktemp("quality"), free_ports(), embedder)
+    stack = make_stack(tmp_path_factory.mktemp("quality"), embedder)
     try:
         stack.up()
         report = index_documents(

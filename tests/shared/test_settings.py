@@ -9,11 +9,30 @@ from pathlib import Path
 import pytest
 
 from sluice.errors import ConfigError
-from sluice.settings import RetrySettings, load_settings
+from sluice.settings import (
+    SECTIONS,
+    EmbedConfig,
+    IndexConfig,
+    IngestConfig,
+    ProcessSettings,
+    RetrySettings,
+    TransformConfig,
+    WorkerConfig,
+)
+from sluice.settings import load_settings as load_process_settings
+from sluice.settings.processes import PROCESSES
 
 REPO_CONF = Path(__file__).resolve().parents[2] / "conf"
 
 Write = Callable[[str, str], Path]
+
+
+class Everything(IngestConfig, IndexConfig, TransformConfig, WorkerConfig):
+    """Every section a Python process reads: the loading rules are the same for all."""
+
+
+def load_settings(**overrides: object) -> Everything:
+    return load_process_settings(Everything, **overrides)
 
 
 @pytest.fixture(autouse=True)
@@ -309,3 +328,30 @@ def test_retry_intervals_from_yaml(write: Write):
     )
     (route,) = load_settings().routing.routes
     assert route.retry.intervals() == [2, 4, 5]
+
+
+def test_every_section_a_process_reads_is_a_known_section():
+    read = {name for config in PROCESSES for name in config.model_fields}
+    assert read | {"searchapi"} == SECTIONS  # searchapi's is the Go service's alone
+    assert "auth" not in TransformConfig.model_fields  # transform never reads the API keys
+    assert set(EmbedConfig.model_fields) == {"embedder", "logging"}  # no Redis
+
+
+def test_a_process_leaves_the_sections_it_does_not_read_to_others(write: Write):
+    write("sluice.yaml", "chunker:\n  size: lots\nauth:\n  api_keys_file: /nowhere\n")
+    load_process_settings(IndexConfig)  # index reads neither
+    assert "chunker.size" in str(_error_of(TransformConfig))
+    assert "api_keys_file" in str(_error_of(IngestConfig))
+
+
+def test_an_unknown_section_fails_in_every_process(write: Write):
+    path = write("sluice.yaml", "chunkr:\n  size: 500\n")
+    for config in PROCESSES:
+        message = _error_of(config)
+        assert "chunkr" in message and str(path) in message
+
+
+def _error_of(config: type[ProcessSettings]) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_process_settings(config)
+    return str(info.value)

@@ -8,25 +8,23 @@ from sluice.logs import configure_logging
 from sluice_index.container import IndexContainer
 
 
-def create_app(container: IndexContainer | None = None) -> FunctionApp:
-    """Wire the container (settings and Milvus errors surface here, at start)."""
-    container = container or IndexContainer()
-    settings = container.settings()
-    configure_logging("index", settings.logging.level)
+def create_app(container: IndexContainer) -> FunctionApp:
+    """Build the app from the container (settings and Milvus errors surface here, at start)."""
+    config = container.config()
+    configure_logging("index", config.logging.level)
     service = container.service()
     handler = event_handler(
         "index",
-        settings.routing.max_event_body_bytes,
+        config.routing.max_event_body_bytes,
         {
             DOCUMENT_EMBEDDED: service.handle_embedded,
             DOCUMENT_DELETED: service.handle_deleted,
         },
     )
     redis = container.gateways.redis()
-    chunks = container.chunks()
 
     def ready() -> None:
         redis.ping()
-        chunks.ping()
+        service.chunks.ping()
 
     return FunctionApp("index", [Route("/", ("POST",), handler)], readiness=ready)

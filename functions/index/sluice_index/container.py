@@ -1,33 +1,24 @@
-"""Index's wiring: gateways, the Milvus chunk store and the service."""
+"""Index's wiring: its settings, the gateways (the Milvus chunk store among them), the service."""
 
 from __future__ import annotations
 
 from dependency_injector import containers, providers
 
-from sluice.containers import Core, Gateways
-from sluice.settings import Settings
-from sluice.stores.milvus import ChunkStore
+from sluice.containers import Gateways
+from sluice.settings import IndexConfig, load_settings
 from sluice_index.service import IndexService
-
-
-def _open_chunk_store(settings: Settings) -> ChunkStore:
-    store = ChunkStore(settings.milvus, settings.embedder.identity())
-    store.ensure_collection()
-    return store
 
 
 class IndexContainer(containers.DeclarativeContainer):
     """Everything the index function builds once per process."""
 
-    core = providers.Container(Core)
-    settings = core.settings
-    gateways = providers.Container(Gateways, settings=settings)
+    config = providers.Singleton(load_settings, IndexConfig)
+    gateways = providers.Container(Gateways, config=config)
 
-    chunks = providers.Singleton(_open_chunk_store, settings)
     service = providers.Singleton(
         IndexService,
-        chunks,
+        gateways.chunks,
         gateways.documents,
         gateways.blobs,
-        settings.provided.worker.index_lock_timeout_seconds,
+        config.provided.index.lock_timeout_seconds,
     )

@@ -53,7 +53,7 @@ class IndexService:
     def handle_embedded(self, events: list[CloudEvent]) -> list[CloudEvent]:
         """Write each current version's chunks; one `document.indexed` per version written."""
         docs = [self.blobs.unwrap(event.data, DocumentEmbedded) for event in events]
-        spans = {_ref(d): continue_from(from_event(e)) for d, e in zip(docs, events, strict=True)}
+        spans = {d.ref(): continue_from(from_event(e)) for d, e in zip(docs, events, strict=True)}
         for doc in docs:
             if doc.embedder != self.chunks.identity:
                 raise ValidationFailed(
@@ -93,7 +93,7 @@ class IndexService:
         for doc in indexed:
             freshness = _seconds_between(doc.accepted_at, indexed_at)
             DOCUMENT_FRESHNESS.observe(freshness)
-            with document_context(doc.tenant, doc.id, spans[_ref(doc)]):
+            with document_context(doc.tenant, doc.id, spans[doc.ref()]):
                 log.info(
                     "indexed",
                     extra={
@@ -116,7 +116,7 @@ class IndexService:
                 subject=d.id,
                 tenant=d.tenant,
                 version=d.version,
-                trace=spans[_ref(d)],
+                trace=spans[d.ref()],
             )
             for d in indexed
         ]
@@ -150,7 +150,7 @@ class IndexService:
             ):
                 todo[(doc.tenant, doc.id, doc.version)] = doc
             else:
-                with document_context(doc.tenant, doc.id, spans[_ref(doc)]):
+                with document_context(doc.tenant, doc.id, spans[doc.ref()]):
                     log.info(
                         "skipped: version %s is superseded, deleted or already indexed", doc.version
                     )
@@ -181,8 +181,3 @@ class IndexService:
 def _seconds_between(start: str, end: str) -> float:
     """Seconds from one ISO 8601 time to another (0 if the clocks of two hosts disagree)."""
     return max(0.0, (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds())
-
-
-def _ref(doc: DocumentEmbedded) -> tuple[str, str, str]:
-    """A document version's (tenant, id, version)."""
-    return (doc.tenant, doc.id, doc.version)

@@ -6,18 +6,10 @@ from typing import Any
 
 from flask import Request, Response
 
+from sluice import codec
 from sluice.errors import ValidationFailed
 from sluice.events import DOCUMENT_SUBMITTED, TENANT_PATTERN, DocumentBatch, DocumentIn, is_valid_id
-from sluice.http import (
-    FunctionApp,
-    Route,
-    is_cloudevent,
-    json_response,
-    parse_event,
-    parse_json,
-    read_body,
-    require_json,
-)
+from sluice.http import FunctionApp, Route, json_response, read_body, require_json
 from sluice.logs import log_context
 from sluice.metrics import EVENTS
 from sluice.tracing import TraceContext, continue_from, from_event, from_headers
@@ -50,15 +42,15 @@ class IngestApi:
         """Accept one document or a batch, as JSON or as a `document.submitted` CloudEvent."""
         self.auth.tenant(request)  # 401 before reading a byte of an unauthenticated body
         body = read_body(request, self.max_body_bytes)
-        if is_cloudevent(request):
-            event = parse_event(request, body, [DOCUMENT_SUBMITTED])
+        if codec.is_event(request.headers) and request.mimetype != codec.BATCH:
+            (event,), _ = codec.decode(request.headers, body, [DOCUMENT_SUBMITTED])
             EVENTS.labels("ingest", "in", event["type"]).inc()
             data: Any = event.data
             # The event's own trace (distributed-tracing extension) first, then the request's.
             span = continue_from(from_event(event), from_headers(request.headers))
         else:
             require_json(request)
-            data = parse_json(body)
+            data = codec.parse_json(body)
             span = continue_from(from_headers(request.headers))
         with log_context(**span.log_fields()):
             return self._submit(request, data, span)

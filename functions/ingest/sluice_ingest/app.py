@@ -7,10 +7,7 @@ from sluice.logs import configure_logging
 from sluice_ingest.container import IngestContainer
 
 
-def create_app(container: IngestContainer | None = None) -> FunctionApp:
-    """Wire the container (settings errors surface here, at start) and return the app."""
-    container = container or IngestContainer()
-    settings = container.settings()
-    configure_logging("ingest", settings.logging.level)
-    redis = container.gateways.redis()
-    return container.api().app(readiness=redis.ping)
+def create_app(container: IngestContainer) -> FunctionApp:
+    """Build the app from the container (settings errors surface here, at start)."""
+    configure_logging("ingest", container.config().logging.level)
+    return container.api().app(readiness=container.gateways.redis().ping)

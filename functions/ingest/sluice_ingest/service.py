@@ -62,7 +62,7 @@ class IngestService:
         documents: DocumentStore,
         blobs: BlobStore,
         router: Router,
-        tenant_in_url: bool,
+        keys_required: bool,
         identity: EmbedderIdentity,
     ) -> None:
         self.settings = settings
@@ -70,7 +70,8 @@ class IngestService:
         self.documents = documents
         self.blobs = blobs
         self.router = router
-        self.tenant_in_url = tenant_in_url
+        # Without keys the tenant is the caller's to name, so status URLs carry it.
+        self.tenant_in_url = not keys_required
 
     def submit(
         self, batch: list[DocumentIn], tenant: str, trace: TraceContext | None = None

@@ -1,25 +1,27 @@
-"""Transform's wiring: gateways, the embedder and the service."""
+"""Transform's wiring: its settings, the gateways, the embedder and the service."""
 
 from __future__ import annotations
 
 from dependency_injector import containers, providers
 
-from sluice.containers import Core, Gateways
+from sluice.containers import Gateways
+from sluice.embedders import create_embedder
+from sluice.settings import TransformConfig, load_settings
 from sluice_transform.service import TransformService
 
 
 class TransformContainer(containers.DeclarativeContainer):
     """Everything the transform function builds once per process."""
 
-    core = providers.Container(Core)
-    settings = core.settings
-    gateways = providers.Container(Gateways, settings=settings)
+    config = providers.Singleton(load_settings, TransformConfig)
+    gateways = providers.Container(Gateways, config=config)
 
+    embedder = providers.Singleton(create_embedder, config.provided.embedder)
     service = providers.Singleton(
         TransformService,
-        settings.provided.chunker,
-        gateways.embedder,
-        settings.provided.embedder.batch_size,
+        config.provided.chunker,
+        embedder,
+        config.provided.embedder.batch_size,
         gateways.documents,
         gateways.blobs,
     )

@@ -7,12 +7,11 @@ embedded together, so the embedder sees full batches whatever the documents' siz
 from __future__ import annotations
 
 import logging
-import time
 
 from cloudevents.http import CloudEvent
 
 from sluice.chunker import Chunk, chunk_text, search_text
-from sluice.embedders import Embedder
+from sluice.embedders import Embedder, embed_in_batches
 from sluice.events import (
     DOCUMENT_EMBEDDED,
     DocumentAccepted,
@@ -22,7 +21,7 @@ from sluice.events import (
 )
 from sluice.lifecycle import Status, Transition
 from sluice.logs import document_context
-from sluice.metrics import CHUNKS_PER_DOCUMENT, DOCUMENTS, EMBED_BATCH_SIZE, EMBED_DURATION
+from sluice.metrics import CHUNKS_PER_DOCUMENT, DOCUMENTS
 from sluice.settings import ChunkerSettings
 from sluice.stores.blobs import BlobStore
 from sluice.stores.documents import DocumentStore
@@ -53,28 +52,25 @@ class TransformService:
         """One `document.embedded` per current version; superseded or indexed ones are skipped."""
         docs = [self.blobs.unwrap(event.data, DocumentAccepted) for event in events]
         # Each document's span: a child of the one that emitted its event (its trace goes on).
-        spans = {_ref(d): continue_from(from_event(e)) for d, e in zip(docs, events, strict=True)}
+        spans = {d.ref(): continue_from(from_event(e)) for d, e in zip(docs, events, strict=True)}
         started = self.documents.transition_many(
             [Transition(d.tenant, d.id, d.version, Status.TRANSFORMING) for d in docs]
         )
         current = [d for d, ok in zip(docs, started, strict=True) if ok]
         for doc, ok in zip(docs, started, strict=True):
             if not ok:
-                with document_context(doc.tenant, doc.id, spans[_ref(doc)]):
+                with document_context(doc.tenant, doc.id, spans[doc.ref()]):
                     log.info("skipped: version %s is superseded or already indexed", doc.version)
         chunked = [chunk_text(d.text, self.chunker.size, self.chunker.overlap) for d in current]
-        vectors = iter(
-            self.embed(
-                [
-                    search_text(doc.title, c.text)
-                    for doc, chunks in zip(current, chunked, strict=True)
-                    for c in chunks
-                ]
-            )
-        )
+        texts = [
+            search_text(doc.title, c.text)
+            for doc, chunks in zip(current, chunked, strict=True)
+            for c in chunks
+        ]
+        vectors = iter(embed_in_batches(self.embedder, texts, self.batch_size))
         embedded = []
         for doc, chunks in zip(current, chunked, strict=True):
-            with document_context(doc.tenant, doc.id, spans[_ref(doc)]):
+            with document_context(doc.tenant, doc.id, spans[doc.ref()]):
                 embedded.append(self._embedded(doc, chunks, [next(vectors) for _ in chunks]))
         done = self.documents.transition_many(
             [
@@ -91,21 +87,10 @@ class TransformService:
                 subject=doc.id,
                 tenant=doc.tenant,
                 version=doc.version,
-                trace=spans[_ref(doc)],
+                trace=spans[doc.ref()],
             )
             for doc in embedded
         ]
-
-    def embed(self, texts: list[str]) -> list[list[float]]:
-        """Embed texts in batches of `batch_size`."""
-        vectors: list[list[float]] = []
-        for start in range(0, len(texts), self.batch_size):
-            batch = texts[start : start + self.batch_size]
-            began = time.perf_counter()
-            vectors.extend(self.embedder.embed(batch))
-            EMBED_DURATION.observe(time.perf_counter() - began)
-            EMBED_BATCH_SIZE.observe(len(batch))
-        return vectors
 
     def _embedded(
         self, doc: DocumentAccepted, chunks: list[Chunk], vectors: list[list[float]]
@@ -125,8 +110,3 @@ class TransformService:
                 for c, v in zip(chunks, vectors, strict=True)
             ],
         )
-
-
-def _ref(doc: DocumentAccepted) -> tuple[str, str, str]:
-    """A document version's (tenant, id, version)."""
-    return (doc.tenant, doc.id, doc.version)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Protocol
 
 from sluice.embedders.identity import EmbedderIdentity
 from sluice.errors import ConfigError
+from sluice.metrics import EMBED_BATCH_SIZE, EMBED_DURATION
 
 if TYPE_CHECKING:
     from sluice.settings import EmbedderSettings
@@ -42,3 +44,15 @@ def create_embedder(settings: EmbedderSettings) -> Embedder:
             f"declares {settings.identity().key}; " + how_to_build(settings.model_dir)
         )
     return embedder
+
+
+def embed_in_batches(embedder: Embedder, texts: list[str], batch_size: int) -> list[list[float]]:
+    """Embed texts `batch_size` at a time (the batches' sizes and times go to the metrics)."""
+    vectors: list[list[float]] = []
+    for start in range(0, len(texts), batch_size):
+        batch = texts[start : start + batch_size]
+        began = time.perf_counter()
+        vectors.extend(embedder.embed(batch))
+        EMBED_DURATION.observe(time.perf_counter() - began)
+        EMBED_BATCH_SIZE.observe(len(batch))
+    return vectors

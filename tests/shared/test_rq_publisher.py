@@ -1,4 +1,4 @@
-"""The RQ transport groups a publication's events into jobs by count and by size."""
+"""The RQ publisher groups a publication's events into jobs by count and by size."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from cloudevents.http import CloudEvent
 from rq import Queue
 
 from sluice.events import DOCUMENT_ACCEPTED, DocumentAccepted, make_event, now_iso
-from sluice.settings import load_settings
-from sluice.transport.rq import RqTransport
-from tests.shared.conftest import RedisServer
+from sluice.rq.publisher import RqPublisher
+from sluice.settings import QueuesConfig, load_settings
+from tests.conftest import RedisServer
 
 
 def _events(count: int, text_size: int) -> list[CloudEvent]:
@@ -52,8 +52,7 @@ def test_events_are_grouped_by_count_and_bytes(
     max_bytes: int,
     jobs: list[int],
 ) -> None:
-    settings = load_settings()
-    routing = settings.routing.model_copy(
+    routing = load_settings(QueuesConfig).routing.model_copy(
         update={"max_batch_events": max_events, "max_batch_bytes": max_bytes}
     )
     queue_name = f"batches-{count}-{text_size}-{max_events}-{max_bytes}"
@@ -61,7 +60,7 @@ def test_events_are_grouped_by_count_and_bytes(
         update={"queue": queue_name}
     )
     redis = redis_server.client()
-    transport = RqTransport(routing, redis, settings.worker)
+    transport = RqPublisher(routing, redis)
     route = next(r for r in routing.routes if r.event == DOCUMENT_ACCEPTED)
     transport.publish([route], _events(count, text_size))
     queue = Queue(queue_name, connection=redis)

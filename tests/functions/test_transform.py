@@ -1,4 +1,4 @@
-"""Transform and index answer events by Knative's reply contract (real Redis and Milvus)."""
+"""Transform answers events by Knative's reply contract (a real Redis, no Milvus)."""
 
 from __future__ import annotations
 
@@ -8,19 +8,14 @@ from cloudevents.conversion import to_binary, to_dict, to_structured
 from cloudevents.http import CloudEvent, from_http
 from redis import Redis
 
-from sluice.embedders.identity import EmbedderIdentity
+from sluice.codec import BATCH
 from sluice.events import (
     DOCUMENT_ACCEPTED,
-    DOCUMENT_DELETED,
     DOCUMENT_EMBEDDED,
     DocumentAccepted,
-    DocumentDeleted,
-    DocumentEmbedded,
-    EmbeddedChunk,
     make_event,
     now_iso,
 )
-from sluice.http import BATCH
 from sluice.stores.documents import DocumentStore
 from tests.functions.conftest import FunctionClient
 
@@ -87,45 +82,6 @@ def test_transform_rejects_bad_events_without_retry(
     response = client.post("/", headers=headers, data=body)
     assert response.status_code == 422
     assert {d["field"] for d in response.get_json()["error"]["details"]} >= {"tenant", "text"}
-
-
-def test_index_refuses_vectors_of_another_embedder(
-    function_client: FunctionClient, tenant: str
-) -> None:
-    event = make_event(
-        DOCUMENT_EMBEDDED, "/tests", _embedded_payload(tenant), subject="doc", tenant=tenant
-    )
-    headers, body = to_binary(event)
-    response = function_client("index").post("/", headers=headers, data=body)
-    assert response.status_code == 422
-    assert response.get_json()["error"]["code"] == "embedder_mismatch"
-
-
-def _embedded_payload(tenant: str) -> DocumentEmbedded:
-    return DocumentEmbedded(
-        id="doc",
-        tenant=tenant,
-        version="v1",
-        title="",
-        metadata={},
-        accepted_at=now_iso(),
-        embedder=EmbedderIdentity(name="other-model", dim=384, version="1"),
-        chunks=[EmbeddedChunk(chunk=0, start=0, end=4, text="text", vector=[0.1] * 384)],
-    )
-
-
-def test_index_handles_a_delete_of_an_unknown_document(
-    function_client: FunctionClient, tenant: str
-) -> None:
-    event = make_event(
-        DOCUMENT_DELETED,
-        "/tests",
-        DocumentDeleted(id="ghost", tenant=tenant, deleted_at=now_iso()),
-        subject="ghost",
-        tenant=tenant,
-    )
-    headers, body = to_binary(event)
-    assert function_client("index").post("/", headers=headers, data=body).status_code == 204
 
 
 def test_transform_answers_a_batch_with_a_batch(

@@ -1,7 +1,7 @@
-"""The embedding endpoint: OpenAI-compatible `POST /v1/embeddings` over transform's embedder.
+"""The embedding endpoint: OpenAI-compatible `POST /v1/embeddings`.
 
-Same code and image as transform, its own target (`embed`), so queries are embedded by exactly
-the model that embedded the chunks. searchapi calls it for dense and hybrid queries; any
+It builds the embedder from the same settings and code as transform, so queries are embedded by
+exactly the model that embedded the chunks. searchapi calls it for dense and hybrid queries; any
 OpenAI-compatible server (e.g. Hugging Face TEI) serving the same model can replace it.
 """
 
@@ -12,9 +12,10 @@ from typing import Any
 from flask import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from sluice.codec import parse_json
+from sluice.embedders import Embedder, embed_in_batches
 from sluice.errors import PayloadTooLarge, ValidationFailed
-from sluice.http import json_response, parse_json, read_body, require_json
-from sluice_transform.service import TransformService
+from sluice.http import json_response, read_body, require_json
 
 MAX_INPUTS = 256
 MAX_INPUT_CHARS = 32_000
@@ -31,16 +32,17 @@ class EmbeddingsRequest(BaseModel):
 
 
 class EmbeddingsApi:
-    """Answers `POST /v1/embeddings` with the transform service's embedder."""
+    """Answers `POST /v1/embeddings` with the pipeline's embedder."""
 
-    def __init__(self, service: TransformService) -> None:
-        self.service = service
+    def __init__(self, embedder: Embedder, batch_size: int) -> None:
+        self.embedder = embedder
+        self.batch_size = batch_size
 
     def handle(self, request: Request) -> Response:
         """Embed the inputs; the answer follows OpenAI's shape."""
         require_json(request)
         body = EmbeddingsRequest.model_validate(parse_json(read_body(request, MAX_BODY_BYTES)))
-        identity = self.service.embedder.identity
+        identity = self.embedder.identity
         if body.model not in (None, "", identity.name):
             raise ValidationFailed(
                 f"model {body.model!r} is not served here; this endpoint serves {identity.name!r}",
@@ -48,7 +50,7 @@ class EmbeddingsApi:
             )
         texts = [body.input] if isinstance(body.input, str) else body.input
         self._check(texts)
-        vectors = self.service.embed(texts)
+        vectors = embed_in_batches(self.embedder, texts, self.batch_size)
         tokens = sum(len(text.split()) for text in texts)
         data: list[dict[str, Any]] = [
             {"object": "embedding", "index": index, "embedding": vector}

@@ -129,4 +129,5 @@ def run_exporter(redis_url: str, queues: Iterable[str], host: str, port: int) ->
     log.info("exporter serving /metrics", extra={"host": host, "port": port})
     stopped.wait()
     server.shutdown()
+    redis.close()
     log.info("exporter stopped")

@@ -5,26 +5,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import httpx
-from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent
 
+from sluice import codec
 from sluice.errors import Unavailable
 from sluice.settings import RouteSettings
 
 
-class BrokerTransport:
+class BrokerPublisher:
     """Posts events to a Knative Eventing broker; its Triggers do the routing and retries."""
 
-    def __init__(self, sink: str, client: httpx.Client | None = None) -> None:
+    def __init__(self, sink: str, client: httpx.Client) -> None:
         self.sink = sink
-        self.client = client or httpx.Client(timeout=10.0)
+        self.client = client
 
     def publish(self, routes: Sequence[RouteSettings], events: Sequence[CloudEvent]) -> None:
         """Post each event once, whatever the number of routes (the broker fans out)."""
         for event in events:
-            headers, body = to_binary(event)
+            headers, body = codec.binary(event)
             try:
-                response = self.client.post(self.sink, headers=headers, content=body)
+                response = self.client.post(self.sink, headers=headers, content=body, timeout=10.0)
             except httpx.HTTPError as exc:
                 raise Unavailable(f"broker {self.sink}: {exc}", code="broker_unavailable") from exc
             if response.status_code >= 300:

@@ -1,4 +1,4 @@
-"""The RQ delivery worker: runs `sluice.delivery.deliver` jobs for the queues it is given."""
+"""The RQ delivery worker (`sluice worker`): runs `sluice.rq.jobs` for the queues it is given."""
 
 from __future__ import annotations
 
@@ -6,17 +6,28 @@ import os
 import uuid
 from typing import Any
 
-import httpx
+from dependency_injector import containers, providers
 from prometheus_client import start_http_server
-from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.job import Job
 
-from sluice.delivery import DeliveryContext, set_context
+from sluice.containers import Gateways
 from sluice.logs import configure_logging
-from sluice.routing import create_router
-from sluice.settings import Settings
-from sluice.stores.documents import DocumentStore
+from sluice.rq.jobs import Delivery
+from sluice.settings import WorkerConfig, load_settings
+
+
+class WorkerContainer(containers.DeclarativeContainer):
+    """What a worker process builds once: the gateways and the delivery the jobs run."""
+
+    wiring_config = containers.WiringConfiguration(modules=["sluice.rq.jobs"], auto_wire=False)
+
+    config = providers.Singleton(load_settings, WorkerConfig)
+    gateways = providers.Container(Gateways, config=config)
+    documents = gateways.documents
+    delivery = providers.Singleton(
+        Delivery, config.provided.routing, gateways.http, gateways.router, gateways.queues
+    )
 
 
 class DeliveryWorker(SimpleWorker):
@@ -38,7 +49,7 @@ class DeliveryWorker(SimpleWorker):
 
 
 def run_worker(
-    settings: Settings,
+    container: WorkerContainer,
     queue_names: list[str],
     *,
     name: str | None = None,
@@ -46,37 +57,34 @@ def run_worker(
     metrics_port: int | None = None,
     metrics_host: str = "127.0.0.1",
 ) -> bool:
-    """Work on the named queues (all subscribers' queues if none) until stopped; serve the
-    process's metrics on http://metrics_host:metrics_port/metrics if a port is given."""
-    configure_logging("worker", settings.logging.level)
-    redis = Redis.from_url(settings.redis.url)
-    set_context(
-        DeliveryContext(
-            settings,
-            redis,
-            create_router(settings.routing, redis, settings.worker),
-            DocumentStore(redis, settings.redis.key_prefix),
-            httpx.Client(),
-        )
-    )
+    """Work on the named queues (all subscribers' queues if none) until stopped (or, with
+    `burst`, until they are empty); serve the process's metrics on
+    http://metrics_host:metrics_port/metrics if a port is given. The container is wired here
+    and its resources are closed at the end."""
+    config = container.config()
+    configure_logging("worker", config.logging.level)
     if metrics_port is not None:
         server, _ = start_http_server(metrics_port, addr=metrics_host)
         # RQ forks its scheduler from this process: the child must not inherit the listening
         # socket, or it keeps the port taken (with nobody answering) after the worker is gone.
         os.register_at_fork(after_in_child=server.socket.close)
-    names = queue_names or sorted({s.queue for s in settings.routing.subscribers.values()})
-    queues = [Queue(n, connection=redis) for n in names]
-    interval = settings.worker.maintenance_interval_seconds
+    container.wire()
+    redis = container.gateways.redis()
+    names = queue_names or config.routing.queues()
+    interval = config.worker.maintenance_interval_seconds
     # RQ runs maintenance (which retries abandoned jobs) only between blocking dequeues, whose
     # timeout is worker_ttl - 15 s: tie it to the maintenance interval, or an idle worker would
     # leave a dead worker's job alone for minutes.
-    unique_name = f"{name}-{uuid.uuid4().hex[:6]}" if name else None
     worker = DeliveryWorker(
-        queues,
+        [Queue(n, connection=redis) for n in names],
         connection=redis,
-        name=unique_name,
+        name=f"{name}-{uuid.uuid4().hex[:6]}" if name else None,
         maintenance_interval=interval,
         worker_ttl=interval + 15,
-        abandoned_grace_seconds=settings.worker.abandoned_grace_seconds,
+        abandoned_grace_seconds=config.worker.abandoned_grace_seconds,
     )
-    return worker.work(with_scheduler=True, burst=burst)
+    try:
+        return worker.work(with_scheduler=True, burst=burst)
+    finally:
+        container.unwire()
+        container.shutdown_resources()

@@ -1,13 +1,15 @@
-"""The broker transport: one binary-mode CloudEvent POST per event to the broker URL."""
+"""The broker publisher: one binary-mode CloudEvent POST per event to the broker URL."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
 
+import httpx
 import pytest
 from cloudevents.http import CloudEvent
 
+from sluice.broker import BrokerPublisher
 from sluice.errors import Unavailable
 from sluice.events import (
     DOCUMENT_ACCEPTED,
@@ -17,7 +19,6 @@ from sluice.events import (
     make_event,
 )
 from sluice.settings import RouteSettings
-from sluice.transport.broker import BrokerTransport
 
 PAYLOAD = DocumentAccepted(
     id="doc-1",
@@ -42,7 +43,9 @@ def _accepted(doc_id: str = "doc-1") -> CloudEvent:
 
 def test_posts_a_binary_mode_cloudevent(receiver):
     event = _accepted()
-    BrokerTransport(receiver.url("/default/sluice")).publish([ROUTE_TRANSFORM], [event])
+    BrokerPublisher(receiver.url("/default/sluice"), httpx.Client()).publish(
+        [ROUTE_TRANSFORM], [event]
+    )
 
     (request,) = receiver.requests
     assert request.method == "POST"
@@ -64,7 +67,7 @@ def test_an_event_without_a_version_has_no_docversion_header(receiver):
     payload = DocumentDeleted(id="doc-9", tenant="acme", deleted_at="2024-01-02T00:00:00Z")
     event = make_event(DOCUMENT_DELETED, "/sluice/ingest", payload, subject="doc-9", tenant="acme")
     route = RouteSettings(event=DOCUMENT_DELETED, to="index", transport="broker")
-    BrokerTransport(receiver.url()).publish([route], [event])
+    BrokerPublisher(receiver.url(), httpx.Client()).publish([route], [event])
     (request,) = receiver.requests
     assert "ce-docversion" not in request.headers
     assert request.headers["ce-type"] == DOCUMENT_DELETED
@@ -73,7 +76,7 @@ def test_an_event_without_a_version_has_no_docversion_header(receiver):
 
 def test_one_post_per_event_whatever_the_number_of_routes(receiver):
     events = [_accepted(f"doc-{i}") for i in range(3)]
-    BrokerTransport(receiver.url()).publish([ROUTE_TRANSFORM, ROUTE_AUDIT], events)
+    BrokerPublisher(receiver.url(), httpx.Client()).publish([ROUTE_TRANSFORM, ROUTE_AUDIT], events)
     assert [r.headers["ce-id"] for r in receiver.requests] == [e["id"] for e in events]
     assert [r.headers["ce-subject"] for r in receiver.requests] == ["doc-0", "doc-1", "doc-2"]
 
@@ -81,14 +84,14 @@ def test_one_post_per_event_whatever_the_number_of_routes(receiver):
 @pytest.mark.parametrize("status", [200, 201, 202, 204])
 def test_a_2xx_answer_is_success(receiver, status: int):
     receiver.status = status
-    BrokerTransport(receiver.url()).publish([ROUTE_TRANSFORM], [_accepted()])
+    BrokerPublisher(receiver.url(), httpx.Client()).publish([ROUTE_TRANSFORM], [_accepted()])
     assert len(receiver.requests) == 1
 
 
 @pytest.mark.parametrize("status", [400, 404, 500, 503])
 def test_an_error_answer_raises_unavailable(receiver, status: int):
     receiver.status = status
-    transport = BrokerTransport(receiver.url())
+    transport = BrokerPublisher(receiver.url(), httpx.Client())
     with pytest.raises(Unavailable) as info:
         transport.publish([ROUTE_TRANSFORM], [_accepted("doc-a"), _accepted("doc-b")])
     assert info.value.code == "broker_rejected"
@@ -98,7 +101,7 @@ def test_an_error_answer_raises_unavailable(receiver, status: int):
 
 
 def test_an_unreachable_broker_raises_unavailable(free_port: Callable[[], int]):
-    transport = BrokerTransport(f"http://127.0.0.1:{free_port()}/")
+    transport = BrokerPublisher(f"http://127.0.0.1:{free_port()}/", httpx.Client())
     with pytest.raises(Unavailable) as info:
         transport.publish([ROUTE_TRANSFORM], [_accepted()])
     assert info.value.code == "broker_unavailable"
@@ -106,9 +109,9 @@ def test_an_unreachable_broker_raises_unavailable(free_port: Callable[[], int]):
 
 
 def test_no_events_means_no_request(receiver):
-    BrokerTransport(receiver.url()).publish([ROUTE_TRANSFORM], [])
+    BrokerPublisher(receiver.url(), httpx.Client()).publish([ROUTE_TRANSFORM], [])
     assert receiver.requests == []
 
 
 def test_the_broker_backlog_is_unknown():
-    assert BrokerTransport("http://127.0.0.1:9/").depth(ROUTE_TRANSFORM) is None
+    assert BrokerPublisher("http://127.0.0.1:9/", httpx.Client()).depth(ROUTE_TRANSFORM) is None

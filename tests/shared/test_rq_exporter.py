@@ -14,8 +14,9 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry
 from rq.worker import WorkerStatus
 
-from sluice.exporter import QueueCollector
-from tests.shared.conftest import RedisServer, pick_free_port
+from dev.stack import free_port
+from sluice.rq.exporter import QueueCollector
+from tests.conftest import RedisServer
 
 
 @pytest.fixture
@@ -102,7 +103,7 @@ def test_workers_are_counted_busy_or_idle(redis: Redis, queue_name: str) -> None
 
 
 def test_a_redis_outage_reads_as_down_not_as_an_error() -> None:
-    unreachable = Redis(port=pick_free_port(), socket_connect_timeout=0.5, socket_timeout=0.5)
+    unreachable = Redis(port=free_port(), socket_connect_timeout=0.5, socket_timeout=0.5)
     registry = _scrape(unreachable, "sluice-transform")
     assert _value(registry, "sluice_exporter_redis_up") == 0
     assert _value(registry, "sluice_queue_depth", queue="sluice-transform") is None

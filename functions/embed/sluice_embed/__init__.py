@@ -1,0 +1,1 @@
+"""The embedding endpoint: query embeddings for searchapi, by the pipeline's own model."""

@@ -1,1 +1,0 @@
-"""Transports that move events between functions: RQ queues and the Knative broker."""
