@@ -156,6 +156,14 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
         log.close()
 
 
+@pytest.fixture
+def private_redis(redis_server: RedisServer) -> Iterator[Redis]:
+    """A client of the private Redis (closed after the test)."""
+    client = redis_server.client()
+    yield client
+    client.close()
+
+
 def _wait_until_ready(server: RedisServer, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 10
     client = Redis(host="127.0.0.1", port=server.port, socket_connect_timeout=0.5)

@@ -4,17 +4,14 @@ Run locally:
     functions-framework --source functions/dead_letter/main.py --target dead_letter --port 8085
 """
 
-import atexit
-
 import functions_framework
 from flask import Request, Response
 
+from sluice.http import serve
 from sluice_dead_letter.app import create_app
 from sluice_dead_letter.container import DeadLetterContainer
 
-container = DeadLetterContainer()
-app = create_app(container)
-atexit.register(container.shutdown_resources)
+app = serve(DeadLetterContainer(), create_app)
 
 
 @functions_framework.http

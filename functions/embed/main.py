@@ -6,10 +6,11 @@ Run locally: functions-framework --source functions/embed/main.py --target embed
 import functions_framework
 from flask import Request, Response
 
+from sluice.http import serve
 from sluice_embed.app import create_app
 from sluice_embed.container import EmbedContainer
 
-app = create_app(EmbedContainer())
+app = serve(EmbedContainer(), create_app)
 
 
 @functions_framework.http

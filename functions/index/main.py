@@ -3,17 +3,14 @@
 Run locally: functions-framework --source functions/index/main.py --target index --port 8083
 """
 
-import atexit
-
 import functions_framework
 from flask import Request, Response
 
+from sluice.http import serve
 from sluice_index.app import create_app
 from sluice_index.container import IndexContainer
 
-container = IndexContainer()
-app = create_app(container)
-atexit.register(container.shutdown_resources)
+app = serve(IndexContainer(), create_app)
 
 
 @functions_framework.http

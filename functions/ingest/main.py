@@ -3,17 +3,14 @@
 Run locally: functions-framework --source functions/ingest/main.py --target ingest --port 8081
 """
 
-import atexit
-
 import functions_framework
 from flask import Request, Response
 
+from sluice.http import serve
 from sluice_ingest.app import create_app
 from sluice_ingest.container import IngestContainer
 
-container = IngestContainer()
-app = create_app(container)
-atexit.register(container.shutdown_resources)
+app = serve(IngestContainer(), create_app)
 
 
 @functions_framework.http

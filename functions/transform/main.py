@@ -4,17 +4,14 @@ Run locally:
     functions-framework --source functions/transform/main.py --target transform --port 8082
 """
 
-import atexit
-
 import functions_framework
 from flask import Request, Response
 
+from sluice.http import serve
 from sluice_transform.app import create_app
 from sluice_transform.container import TransformContainer
 
-container = TransformContainer()
-app = create_app(container)
-atexit.register(container.shutdown_resources)
+app = serve(TransformContainer(), create_app)
 
 
 @functions_framework.http

@@ -9,12 +9,13 @@ CloudEvents are decoded and encoded by `sluice.codec`, which the RQ workers shar
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import redis
 from cloudevents.http import CloudEvent
@@ -113,6 +114,25 @@ class FunctionApp:
         if self.readiness is not None:
             self.readiness()
         return json_response(200, {"status": "ready"})
+
+
+class FunctionContainer(Protocol):
+    """A function's dependency-injector container (what `serve` needs of it)."""
+
+    def shutdown_resources(self) -> object:
+        """Close the clients it opened."""
+        ...
+
+
+C = TypeVar("C", bound=FunctionContainer)
+
+
+def serve(container: C, create_app: Callable[[C], FunctionApp]) -> FunctionApp:
+    """A function's app, built once per process from its container, whose clients are closed
+    when the process exits (what every `main.py` does)."""
+    app = create_app(container)
+    atexit.register(container.shutdown_resources)
+    return app
 
 
 def as_sluice_error(exc: Exception) -> SluiceError:

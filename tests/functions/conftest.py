@@ -35,7 +35,6 @@ from sluice_embed.container import EmbedContainer
 from sluice_index.container import IndexContainer
 from sluice_ingest.container import IngestContainer
 from sluice_transform.container import TransformContainer
-from tests.conftest import RedisServer
 
 FunctionClient = Callable[..., FlaskClient]
 FUNCTIONS: dict[str, tuple[Any, type[ProcessSettings], Callable[[Any], FunctionApp]]] = {
@@ -62,11 +61,9 @@ def flask_client(function: FunctionApp) -> FlaskClient:
 
 
 @pytest.fixture
-def redis_client(redis_server: RedisServer) -> Iterator[Redis]:
-    """A client of the private Redis the functions under test use."""
-    client = redis_server.client()
-    yield client
-    client.close()
+def redis_client(private_redis: Redis) -> Redis:
+    """The Redis the functions under test use: the private one, not the stack's."""
+    return private_redis
 
 
 @pytest.fixture

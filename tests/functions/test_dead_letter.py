@@ -12,33 +12,17 @@ from redis import Redis
 from rq import Queue
 
 from sluice.containers import QueuesContainer
-from sluice.embedders.identity import EmbedderIdentity
 from sluice.events import (
     DOCUMENT_EMBEDDED,
-    DocumentEmbedded,
-    EmbeddedChunk,
-    make_event,
-    now_iso,
 )
 from sluice.settings import QueuesConfig, load_settings
 from sluice.stores.documents import DocumentStore
 from tests.functions.conftest import FunctionClient
+from tests.functions.events import HASHING, embedded_event
 
 
 def _dead_lettered(tenant: str, destination: str) -> CloudEvent:
-    payload = DocumentEmbedded(
-        id="doc",
-        tenant=tenant,
-        version="v1",
-        title="",
-        metadata={},
-        accepted_at=now_iso(),
-        embedder=EmbedderIdentity(name="hashing", dim=384, version="1"),
-        chunks=[EmbeddedChunk(chunk=0, start=0, end=4, text="text", vector=[0.1] * 384)],
-    )
-    event = make_event(
-        DOCUMENT_EMBEDDED, "/tests", payload, subject="doc", tenant=tenant, version="v1"
-    )
+    event = embedded_event(tenant)
     # What Knative's dispatcher adds when it dead-letters an event.
     event["knativeerrordest"] = destination
     event["knativeerrorcode"] = "500"
@@ -55,7 +39,7 @@ def test_a_dead_lettered_broker_event_becomes_a_failed_delivery_of_its_subscribe
     queue = f"index-{tenant}"  # the index subscriber's queue, of this test alone
     routing = {"subscribers": {"index": {"url": INDEX_URL, "queue": queue}}}
     documents = DocumentStore(redis_client)
-    documents.accept_many([(tenant, "doc", "v1")], "hashing:384:1")
+    documents.accept_many([(tenant, "doc", "v1")], HASHING.key)
     event = _dead_lettered(tenant, INDEX_URL)
     headers, body = to_binary(event)
 

@@ -10,14 +10,12 @@ from dev.stack import Stack
 from sluice.embedders.identity import EmbedderIdentity
 from sluice.events import (
     DOCUMENT_DELETED,
-    DOCUMENT_EMBEDDED,
     DocumentDeleted,
-    DocumentEmbedded,
-    EmbeddedChunk,
     make_event,
     now_iso,
 )
 from tests.functions.conftest import FunctionClient
+from tests.functions.events import embedded_event
 
 
 @pytest.fixture
@@ -27,26 +25,11 @@ def index(function_client: FunctionClient, stack: Stack) -> FlaskClient:
 
 
 def test_index_refuses_vectors_of_another_embedder(index: FlaskClient, tenant: str) -> None:
-    event = make_event(
-        DOCUMENT_EMBEDDED, "/tests", _embedded_payload(tenant), subject="doc", tenant=tenant
-    )
+    event = embedded_event(tenant, EmbedderIdentity(name="other-model", dim=384, version="1"))
     headers, body = to_binary(event)
     response = index.post("/", headers=headers, data=body)
     assert response.status_code == 422
     assert response.get_json()["error"]["code"] == "embedder_mismatch"
-
-
-def _embedded_payload(tenant: str) -> DocumentEmbedded:
-    return DocumentEmbedded(
-        id="doc",
-        tenant=tenant,
-        version="v1",
-        title="",
-        metadata={},
-        accepted_at=now_iso(),
-        embedder=EmbedderIdentity(name="other-model", dim=384, version="1"),
-        chunks=[EmbeddedChunk(chunk=0, start=0, end=4, text="text", vector=[0.1] * 384)],
-    )
 
 
 def test_index_handles_a_delete_of_an_unknown_document(index: FlaskClient, tenant: str) -> None:

@@ -10,10 +10,10 @@ from cloudevents.http import from_http
 from redis import Redis
 from rq import Queue
 
-from sluice.events import DOCUMENT_ACCEPTED, DocumentAccepted, make_event, now_iso
 from sluice.stores.documents import DocumentStore
 from sluice.tracing import TraceContext, from_event
 from tests.functions.conftest import FunctionClient
+from tests.functions.events import HASHING, accepted_event
 
 CALLER = TraceContext("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "01", "v=1")
 
@@ -80,25 +80,8 @@ def test_transform_replies_in_the_same_trace_in_both_modes(
     documents = DocumentStore(redis_client)
     for convert in (to_binary, to_structured):
         version = f"v-{convert.__name__}"
-        documents.accept_many([(tenant, "doc", version)], "hashing:384:1")
-        payload = DocumentAccepted(
-            id="doc",
-            tenant=tenant,
-            version=version,
-            title="T",
-            text="One sentence.",
-            metadata={},
-            accepted_at=now_iso(),
-        )
-        event = make_event(
-            DOCUMENT_ACCEPTED,
-            "/tests",
-            payload,
-            subject="doc",
-            tenant=tenant,
-            version=version,
-            trace=CALLER,
-        )
+        documents.accept_many([(tenant, "doc", version)], HASHING.key)
+        event = accepted_event(tenant, version=version, text="One sentence.", trace=CALLER)
         headers, body = convert(event)
         response = client.post("/", headers=headers, data=body)
         assert response.status_code == 200, response.get_data(as_text=True)

@@ -12,27 +12,10 @@ from sluice.codec import BATCH
 from sluice.events import (
     DOCUMENT_ACCEPTED,
     DOCUMENT_EMBEDDED,
-    DocumentAccepted,
-    make_event,
-    now_iso,
 )
 from sluice.stores.documents import DocumentStore
 from tests.functions.conftest import FunctionClient
-
-
-def _accepted(tenant: str, doc_id: str = "doc", version: str = "v1") -> CloudEvent:
-    payload = DocumentAccepted(
-        id=doc_id,
-        tenant=tenant,
-        version=version,
-        title="T",
-        text="One sentence. Another sentence. " * 50,
-        metadata={"k": 1},
-        accepted_at=now_iso(),
-    )
-    return make_event(
-        DOCUMENT_ACCEPTED, "/tests", payload, subject=doc_id, tenant=tenant, version=version
-    )
+from tests.functions.events import HASHING, accepted_event
 
 
 def test_transform_replies_with_the_embedded_event_in_both_modes(
@@ -41,8 +24,8 @@ def test_transform_replies_with_the_embedded_event_in_both_modes(
     client = function_client("transform")
     documents = DocumentStore(redis_client)
     for convert in (to_binary, to_structured):
-        documents.accept_many([(tenant, "doc", f"v-{convert.__name__}")], "hashing:384:1")
-        event = _accepted(tenant, version=f"v-{convert.__name__}")
+        documents.accept_many([(tenant, "doc", f"v-{convert.__name__}")], HASHING.key)
+        event = accepted_event(tenant, version=f"v-{convert.__name__}")
         headers, body = convert(event)
         response = client.post("/", headers=headers, data=body)
         assert response.status_code == 200, response.get_data(as_text=True)
@@ -59,8 +42,8 @@ def test_transform_replies_with_the_embedded_event_in_both_modes(
 def test_transform_ignores_a_superseded_version(
     function_client: FunctionClient, redis_client: Redis, tenant: str
 ) -> None:
-    DocumentStore(redis_client).accept_many([(tenant, "doc", "v2")], "hashing:384:1")
-    headers, body = to_binary(_accepted(tenant, version="v1"))
+    DocumentStore(redis_client).accept_many([(tenant, "doc", "v2")], HASHING.key)
+    headers, body = to_binary(accepted_event(tenant, version="v1"))
     response = function_client("transform").post("/", headers=headers, data=body)
     assert response.status_code == 204
 
@@ -87,10 +70,8 @@ def test_transform_rejects_bad_events_without_retry(
 def test_transform_answers_a_batch_with_a_batch(
     function_client: FunctionClient, redis_client: Redis, tenant: str
 ) -> None:
-    DocumentStore(redis_client).accept_many(
-        [(tenant, "a", "v1"), (tenant, "b", "v1")], "hashing:384:1"
-    )
-    batch = [to_dict(_accepted(tenant, doc_id)) for doc_id in ("a", "b")]
+    DocumentStore(redis_client).accept_many([(tenant, "a", "v1"), (tenant, "b", "v1")], HASHING.key)
+    batch = [to_dict(accepted_event(tenant, doc_id)) for doc_id in ("a", "b")]
     client = function_client("transform")
     response = client.post("/", data=json.dumps(batch), headers={"content-type": BATCH})
     assert response.status_code == 200

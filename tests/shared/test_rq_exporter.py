@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,14 +15,11 @@ from rq.worker import WorkerStatus
 
 from dev.stack import free_port
 from sluice.rq.exporter import QueueCollector
-from tests.conftest import RedisServer
 
 
 @pytest.fixture
-def redis(redis_server: RedisServer) -> Iterator[Redis]:
-    client = redis_server.client()
-    yield client
-    client.close()
+def redis(private_redis: Redis) -> Redis:
+    return private_redis
 
 
 @pytest.fixture
