@@ -105,7 +105,7 @@ deploy-tools: setup  ## helm and kubeconform (Go module proxy) into .sluice/tool
 observability-tools:  ## promtool (Debian's prometheus package, 2.42)
 	@command -v promtool >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 
-manifests: setup  ## rewrite the Knative Triggers and the chart's copies of conf/ from the routing table
+manifests: setup  ## rewrite the Knative Triggers, the chart's routing.yaml copy and routes.yaml from conf/routing.yaml
 	$(UV) run --frozen python tools/manifests.py
 
 check-manifests: setup  ## fail if knative/ or helm/ disagree with conf/ (run `make manifests`)

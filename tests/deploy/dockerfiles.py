@@ -7,6 +7,12 @@
   column 0, patterns cleaned and made relative, `*`/`?`/`[...]` within one path segment, `**`
   across segments, a pattern that matches a parent directory excludes everything below it, the
   last matching line wins, `!` re-includes).
+
+Why not PyPI's dockerfile-parse (2.0.1, checked): it gives instructions with line numbers and
+joins continuations, but parses no flags (`--from`, `--mount`, `--platform` stay in the value),
+does not tell the JSON form from the shell form, has no stage chain, and misreads two things
+silently: a blank line inside a continuation ends the instruction there (BuildKit continues it),
+and a heredoc's body becomes instructions. Everything these checks rely on would remain here.
 """
 
 from __future__ import annotations

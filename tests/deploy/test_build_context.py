@@ -12,6 +12,7 @@ import posixpath
 import re
 import subprocess
 import tomllib
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -27,19 +28,41 @@ UV_CACHE = "/root/.cache/uv"
 VENV = "/app/.venv"
 MODEL_DIR = "/app/models/all-MiniLM-L6-v2"
 
-# image target -> (workspace package in its venv, functions/<folder>/main.py, function targets)
+
+@dataclass(frozen=True)
+class Image:
+    """What one target of functions/Dockerfile holds."""
+
+    package: str  # the workspace package its venv is synced for
+    extras: tuple[str, ...] = ()  # that package's extras (`uv sync --extra`)
+    function: str | None = None  # functions/<function>/main.py, defining the function <function>
+    model: bool = False  # carries the ONNX model
+
+
 PYTHON_TARGETS = {
-    "ingest": ("sluice-ingest", "ingest", ("ingest", "dead_letter")),
-    "transform": ("sluice-transform", "transform", ("transform", "embed")),
-    "index": ("sluice-index", "index", ("index",)),
-    "worker": ("sluice-ingest", None, ()),
+    "ingest": Image("sluice-ingest", function="ingest"),
+    "transform": Image("sluice-transform", function="transform", model=True),
+    "embed": Image("sluice-embed", function="embed", model=True),
+    "index": Image("sluice-index", function="index"),
+    "dead-letter": Image("sluice-dead-letter", function="dead_letter"),
+    "worker": Image("sluice-shared", extras=("queue",)),
 }
 WORKER_CMD = [
     "sluice", "worker", "--queue", "sluice-transform", "--metrics-host", "0.0.0.0",
     "--metrics-port", "9100",
 ]  # fmt: skip
 ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
-MEMBER_DIRS = ("shared", "functions/ingest", "functions/transform", "functions/index")
+
+
+@cache
+def workspace_members() -> dict[str, str]:
+    """Workspace package name -> its folder, from the root pyproject.toml."""
+    root = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    members = {}
+    for folder in root["tool"]["uv"]["workspace"]["members"]:
+        project = tomllib.loads((REPO / folder / "pyproject.toml").read_text(encoding="utf-8"))
+        members[project["project"]["name"]] = folder
+    return members
 
 
 @cache
@@ -137,8 +160,9 @@ def last(df: Dockerfile, target: str, keyword: str) -> Instruction:
 
 
 @cache
-def lock_closure(package: str) -> frozenset[str]:
-    """The packages uv.lock installs for a workspace package (extras followed, markers not)."""
+def lock_closure(package: str, extras: tuple[str, ...] = ()) -> frozenset[str]:
+    """The packages uv.lock installs for a workspace package and its `extras` (the extras of
+    its dependencies followed, markers not)."""
     lock = tomllib.loads((REPO / "uv.lock").read_text(encoding="utf-8"))
     requires: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
     for entry in lock["package"]:
@@ -146,7 +170,7 @@ def lock_closure(package: str) -> frozenset[str]:
         for extra, deps in entry.get("optional-dependencies", {}).items():
             requires.setdefault((entry["name"], extra), []).extend(deps)
     seen: set[tuple[str, str | None]] = set()
-    todo: list[tuple[str, str | None]] = [(package, None)]
+    todo: list[tuple[str, str | None]] = [(package, None), *((package, e) for e in extras)]
     while todo:
         key = todo.pop()
         if key not in seen:
@@ -166,9 +190,36 @@ def mount_options(instruction: Instruction) -> list[dict[str, str]]:
 
 
 def members_copied(source: str) -> set[str]:
-    """The workspace members a COPY source brings in whole."""
+    """The workspace members (folders) a COPY source brings in whole."""
     source = posixpath.normpath(source)
-    return {m for m in MEMBER_DIRS if source == "." or m == source or m.startswith(source + "/")}
+    return {
+        m
+        for m in workspace_members().values()
+        if source == "." or m == source or m.startswith(source + "/")
+    }
+
+
+def option_values(argv: list[str], option: str) -> list[str]:
+    """Every value of a repeatable `--option value` (or `--option=value`) in an argv."""
+    values = [arg.partition("=")[2] for arg in argv if arg.startswith(option + "=")]
+    values += [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == option]
+    return values
+
+
+def framework_functions(main: Path) -> list[str]:
+    """The functions a main.py registers with a functions_framework decorator."""
+    tree = ast.parse(main.read_text(encoding="utf-8"))
+    return [
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef)
+        and any(
+            isinstance(d, ast.Attribute)
+            and isinstance(d.value, ast.Name)
+            and d.value.id == "functions_framework"
+            for d in node.decorator_list
+        )
+    ]
 
 
 # ---- the build context ---------------------------------------------------------------------
@@ -344,10 +395,15 @@ def test_uv_sync_is_frozen_and_follows_the_lock() -> None:
     assert checked, "no uv sync at all"
 
 
+def test_every_workspace_package_goes_into_an_image() -> None:
+    """A new function folder without its image target fails here, not at deploy time."""
+    assert set(workspace_members()) == {image.package for image in PYTHON_TARGETS.values()}
+
+
 @pytest.mark.parametrize("target", PYTHON_TARGETS)
 def test_each_image_gets_only_its_package(target: str) -> None:
     """A venv built from the lock before the sources, then the package as a wheel, alone."""
-    package = PYTHON_TARGETS[target][0]
+    image = PYTHON_TARGETS[target]
     df = dockerfile(FUNCTIONS)
     venv_copies = [
         ins
@@ -361,58 +417,71 @@ def test_each_image_gets_only_its_package(target: str) -> None:
     assert len(syncs) == 2, f"{builder}: a dependency sync, then a project sync"
     (deps_at, deps), (project_at, project) = syncs
     for argv in (deps, project):
-        assert argv[argv.index("--package") + 1] == package
+        assert option_values(argv, "--package") == [image.package], " ".join(argv)
+        assert tuple(option_values(argv, "--extra")) == image.extras, " ".join(argv)
         assert {"--frozen", "--no-dev", "--compile-bytecode"} <= set(argv)
+        assert "--all-extras" not in argv
     assert "--no-install-workspace" in deps, "the dependency layer must not need the sources"
     assert "--no-editable" in project, "an editable install points into the build stage"
     assert any(
         mount.get("type") == "cache" and mount.get("target") == UV_CACHE
         for mount in mount_options(lineage[deps_at])
     ), "uv's cache belongs on a cache mount"
-    copied: dict[str, int] = {}  # member -> where it is first copied
+    copied: dict[str, int] = {}  # member folder -> where it is first copied
     for index, ins in context_copies(lineage):
         for source in ins.paths()[0]:
             for member in members_copied(source):
                 copied.setdefault(member, index)
-    assert set(copied) == {"shared", f"functions/{package.removeprefix('sluice-')}"}
+    members = workspace_members()
+    assert set(copied) == {members["sluice-shared"], members[image.package]}
     assert deps_at < min(copied.values()) and max(copied.values()) < project_at, (
         "the sources go in between the dependency sync and the project sync"
     )
 
 
-@pytest.mark.parametrize("target", [t for t, (_, folder, _) in PYTHON_TARGETS.items() if folder])
-def test_function_images_serve_their_targets(target: str) -> None:
-    _, folder, functions = PYTHON_TARGETS[target]
+@pytest.mark.parametrize("target", [t for t, image in PYTHON_TARGETS.items() if image.function])
+def test_function_images_serve_their_one_function(target: str) -> None:
+    function = str(PYTHON_TARGETS[target].function)
     df = dockerfile(FUNCTIONS)
+    folder = workspace_members()[PYTHON_TARGETS[target].package]
+    assert folder == f"functions/{function}", "one function, one folder, one name"
     mains = [
         ins.paths()[0]
         for _, ins in context_copies(df.stage(target).instructions)
         if ins.paths()[1] == "/app/main.py"
     ]
-    assert mains == [[f"functions/{folder}/main.py"]]
-    tree = ast.parse((REPO / "functions" / str(folder) / "main.py").read_text(encoding="utf-8"))
-    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
-    assert set(functions) <= defined, f"main.py lacks {set(functions) - defined}"
-    assert env_of(df, target)["FUNCTION_TARGET"] == functions[0]
+    assert mains == [[f"{folder}/main.py"]]
+    assert framework_functions(REPO / folder / "main.py") == [function]
+    assert env_of(df, target)["FUNCTION_TARGET"] == function
     command = last(df, target, "CMD").json_args or []
     assert command[:3] == ["functions-framework", "--source", "/app/main.py"]
 
 
-def test_transform_carries_the_model_and_no_image_carries_torch() -> None:
+@pytest.mark.parametrize("target", PYTHON_TARGETS)
+def test_the_model_images_carry_the_model_and_no_image_carries_torch(target: str) -> None:
+    image = PYTHON_TARGETS[target]
     df = dockerfile(FUNCTIONS)
     models = [
         ins.paths()
-        for ins in df.stage("transform").instructions
+        for ins in df.stage(target).instructions
         if ins.keyword == "COPY" and ins.flag("from") == "model"
     ]
-    assert models == [(["/model"], MODEL_DIR)]
-    assert env_of(df, "transform")["SLUICE_EMBEDDER__MODEL_DIR"] == MODEL_DIR
-    for package in {p for p, _, _ in PYTHON_TARGETS.values()}:
-        assert "torch" not in lock_closure(package), f"{package} would install torch"
-    assert "onnxruntime" in lock_closure("sluice-transform")
+    closure = lock_closure(image.package, image.extras)
+    assert "torch" not in closure, f"{image.package} would install torch"
+    if image.model:
+        assert models == [(["/model"], MODEL_DIR)]
+        assert env_of(df, target)["SLUICE_EMBEDDER__MODEL_DIR"] == MODEL_DIR
+        assert {"onnxruntime", "tokenizers"} <= closure
+    else:
+        assert not models and "SLUICE_EMBEDDER__MODEL_DIR" not in env_of(df, target)
 
 
-def test_worker_runs_the_delivery_worker() -> None:
+def test_worker_runs_the_delivery_worker_without_the_http_stack() -> None:
     df = dockerfile(FUNCTIONS)
     assert last(df, "worker", "CMD").json_args == WORKER_CMD
-    assert {"rq", "redis", "httpx", "flask"} <= lock_closure("sluice-ingest")
+    assert "FUNCTION_TARGET" not in env_of(df, "worker")
+    assert not [ins for _, ins in context_copies(df.stage("worker").instructions)], "no main.py"
+    image = PYTHON_TARGETS["worker"]
+    closure = lock_closure(image.package, image.extras)
+    assert {"rq", "redis", "httpx"} <= closure
+    assert not {"flask", "functions-framework", "gunicorn", "werkzeug"} & closure

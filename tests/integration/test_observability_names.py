@@ -2,7 +2,8 @@
 Sluice process, so that no panel stays empty and no alert waits on a series that never exists.
 
 The names come from tools/observability/promql.py (the same extraction `make
-check-observability` uses); the exports from GET /metrics of every process of the local stack.
+check-observability` uses) reading helm/sluice/files/dashboards/ and helm/sluice/files/rules/;
+the exports from GET /metrics of every process of the local stack.
 """
 
 from __future__ import annotations

@@ -6,7 +6,13 @@ on health, state on named volumes, Redis persistent, workers given time for a wa
 and only ingest, searchapi and Grafana published, on 127.0.0.1 (the override may publish more,
 still on 127.0.0.1).
 
+With `--stage SERVICE DIR` it lays out, under DIR, the files a service's bind mounts put into
+its container (as symbolic links to the repository's), so that a config can be checked where it
+runs: check.sh runs `promtool check config` on the staged /etc/prometheus/prometheus.yml, which
+proves that the rules it loads (`rule_files`) are where compose mounts them.
+
     uv run --frozen python tools/observability/compose_policy.py [-f compose.yaml ...]
+    uv run --frozen python tools/observability/compose_policy.py --stage prometheus DIR
 """
 
 from __future__ import annotations
@@ -21,8 +27,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLIC = {"ingest", "searchapi", "grafana"}
-# Bind mounts allowed: the configuration folders (read-only) and the Docker socket for Alloy.
-BIND_ALLOWED = re.compile(r"^(conf/observability/.+|/var/run/docker\.sock)$")
+# Bind mounts allowed: the configuration (read-only: conf/observability/, and the dashboards and
+# rules, whose only copy is the Helm chart's) and the Docker socket for Alloy.
+BIND_ALLOWED = re.compile(
+    r"^(conf/observability/.+|helm/sluice/files/(dashboards|rules)|/var/run/docker\.sock)$"
+)
 JOB_TIMEOUT_SECONDS = 120  # routing.subscribers.*.timeout_seconds
 REQUIRED = set(
     "ingest transform index embed worker exporter searchapi redis milvus prometheus grafana "
@@ -80,11 +89,34 @@ def problems(project: dict[str, Any], base_only: bool) -> list[str]:
     return found
 
 
+def stage(project: dict[str, Any], service: str, root: Path) -> list[Path]:
+    """Links under `root` for each repository file or folder `service` bind-mounts, at its
+    container path (`/etc/x` -> `root/etc/x`); returns the links made."""
+    made = []
+    for volume in project["services"][service].get("volumes", []):
+        source = Path(volume["source"])
+        if volume["type"] != "bind" or not source.is_relative_to(ROOT):
+            continue  # named volumes, the Docker socket
+        if not source.exists():
+            sys.exit(f"{service}: bind mount source {source} does not exist")
+        link = root / volume["target"].lstrip("/")
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(source)
+        made.append(link)
+    return made
+
+
 def main() -> int:
-    """Check compose.yaml alone, then with compose.override.yaml."""
+    """Check compose.yaml alone, then with compose.override.yaml (or stage a service's mounts)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-f", "--file", action="append", dest="files")
+    parser.add_argument("--stage", nargs=2, metavar=("SERVICE", "DIR"))
     args = parser.parse_args()
+    if args.stage:
+        service, root = args.stage
+        for link in stage(resolved(args.files or ["compose.yaml"]), service, Path(root)):
+            print(f"{link} -> {link.resolve().relative_to(ROOT)}")
+        return 0
     both = ["compose.yaml", "compose.override.yaml"]
     runs = [args.files] if args.files else [["compose.yaml"], both]
     failed = False

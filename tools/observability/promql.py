@@ -22,9 +22,11 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-OBSERVABILITY = ROOT / "conf" / "observability"
-DASHBOARDS = OBSERVABILITY / "grafana" / "dashboards"
-RULES = OBSERVABILITY / "prometheus" / "rules"
+# The Helm chart's files are the only copy of the dashboards and rules (compose mounts them).
+CHART_FILES = ROOT / "helm" / "sluice" / "files"
+DASHBOARDS = CHART_FILES / "dashboards"
+RULES = CHART_FILES / "rules"
+RULE_TESTS = ROOT / "conf" / "observability" / "prometheus" / "tests"
 
 # Grafana's interval variables become fixed durations: promtool only needs valid syntax.
 GRAFANA_INTERVALS = {

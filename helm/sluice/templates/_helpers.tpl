@@ -101,7 +101,7 @@ answers on <name>.<namespace>.svc.cluster.local). Call with (dict "root" $ "comp
 
 {{/*
 The env list of a Sluice container, as YAML ("[]" when empty): the component's own variables
-(.own, e.g. FUNCTION_TARGET), the credentials, each read from the Secret that holds it (the
+(.own, e.g. SLUICE_EMBEDDER__THREADS), the credentials, each read from the Secret that holds it (the
 user's existingSecret or the chart's Secret made from inline values), then the global and the
 component's extra variables. Only configured credentials appear: no container gets an empty
 variable. Call with (dict "root" $ "component" .Values.ingest "own" (list ...)).

@@ -1,23 +1,18 @@
 {{/*
-The routing table (files/routing.yaml, a byte copy of conf/routing.yaml kept by
-`make manifests`) with each route's transport as it applies in this release: the route's own
-when routing.transport is per-route, else routing.transport for every route. This is the rule
-the Python side applies (sluice.settings.RoutingSettings), so the Triggers rendered here and the
-routes the functions follow cannot disagree.
-Returns a YAML list of {event, to, transport, retry}; read it with fromYamlArray.
+The routes as they apply in this release: the list of .Values.routing.transport in
+files/routes.yaml, which `make manifests` generates from conf/routing.yaml with the Python
+rule (sluice.settings.RoutingSettings.transport_of). The chart never decides a route's
+transport itself, so the Triggers and workers rendered here and the routes the functions
+follow (SLUICE_ROUTING__TRANSPORT in the ConfigMap) cannot disagree.
+Returns a YAML list of {event, to, transport, retry: {attempts, backoff_seconds,
+max_backoff_seconds}}; read it with fromYamlArray.
 */}}
 {{- define "sluice.routes" -}}
-{{- $table := include "sluice.routingTable" . | fromYaml -}}
-{{- $override := .Values.routing.transport -}}
-{{- $routes := list -}}
-{{- range $route := $table.routes -}}
-{{- $transport := default "rq" $route.transport -}}
-{{- if ne $override "per-route" -}}
-{{- $transport = $override -}}
+{{- $file := .Files.Get "files/routes.yaml" | fromYaml -}}
+{{- if or (hasKey $file "Error") (not (hasKey $file .Values.routing.transport)) -}}
+{{- fail (printf "files/routes.yaml is missing or has no routes for routing.transport %q: run `make manifests` (it generates them from conf/routing.yaml)" .Values.routing.transport) -}}
 {{- end -}}
-{{- $routes = append $routes (dict "event" $route.event "to" $route.to "transport" $transport "retry" (default dict $route.retry)) -}}
-{{- end -}}
-{{- toYaml $routes -}}
+{{- toYaml (default list (get $file .Values.routing.transport)) -}}
 {{- end -}}
 
 {{/* The `routing` section of files/routing.yaml, as YAML; fails when the copy is missing. */}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,3 +51,16 @@ def test_each_rule_can_fail(project: dict[str, Any], break_it: Any, expected: st
     broken = copy.deepcopy(project)
     break_it(broken["services"])
     assert any(p.startswith(expected) for p in compose_policy.problems(broken, base_only=True))
+
+
+def test_stage_lays_out_prometheus_as_compose_mounts_it(
+    project: dict[str, Any], tmp_path: Path
+) -> None:
+    compose_policy.stage(project, "prometheus", tmp_path)
+    etc = tmp_path / "etc" / "prometheus"
+    assert (etc / "prometheus.yml").resolve() == (
+        compose_policy.ROOT / "conf/observability/prometheus/prometheus.yml"
+    )
+    # the rules are the Helm chart's, found where prometheus.yml's rule_files look (rules/*.yml)
+    assert (etc / "rules").resolve() == compose_policy.ROOT / "helm/sluice/files/rules"
+    assert sorted(p.name for p in (etc / "rules").glob("*.yml"))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tools.observability.promql import DASHBOARDS
+from tools.observability.promql import DASHBOARDS, ROOT
 
 BOARDS = sorted(DASHBOARDS.glob("*.json"))
 DATASOURCE_UIDS = {"prometheus": "${datasource}", "loki": "${loki}"}
@@ -44,7 +44,7 @@ def test_panels_use_datasource_variables_and_unique_ids(path: Path) -> None:
 
 @pytest.mark.parametrize("path", BOARDS, ids=lambda p: p.name)
 def test_every_panel_is_documented_in_operations_md(path: Path) -> None:
-    operations = (DASHBOARDS.parents[3] / "docs" / "operations.md").read_text()
+    operations = (ROOT / "docs" / "operations.md").read_text()
     panels = _panels(json.loads(path.read_text())["panels"])
     undocumented = [
         p["title"] for p in panels if p["type"] != "row" and f"| {p['title']} |" not in operations

@@ -7,9 +7,8 @@ import re
 import pytest
 import yaml
 
-from tools.observability.promql import ROOT, RULES
+from tools.observability.promql import ROOT, RULE_TESTS, RULES
 
-TESTS = RULES.parent / "tests"
 OPERATIONS = ROOT / "docs" / "operations.md"
 RUNBOOK = "https://github.com/sluice-dev/sluice/blob/main/docs/operations.md#"
 
@@ -53,7 +52,7 @@ def test_alert_has_severity_annotations_and_an_existing_runbook(alert: dict[str,
 def _evaluations() -> dict[str, tuple[int, int]]:
     """Per alert: how many test evaluations expect it firing, and how many expect silence."""
     counts: dict[str, list[int]] = {}
-    for path in TESTS.glob("*.yml"):
+    for path in RULE_TESTS.glob("*.yml"):
         for test in yaml.safe_load(path.read_text())["tests"]:
             for case in test.get("alert_rule_test", []):
                 fired = counts.setdefault(case["alertname"], [0, 0])
