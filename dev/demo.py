@@ -83,6 +83,7 @@ def _follow(ingest: httpx.Client, ids: list[str], timeout: float) -> list[str]:
     pending = set(ids)
     failed: list[str] = []
     deadline = time.monotonic() + timeout
+    shown = -1
     while pending:
         for doc_id in sorted(pending):
             status = ingest.get(f"/documents/{doc_id}").json()["status"]
@@ -91,7 +92,11 @@ def _follow(ingest: httpx.Client, ids: list[str], timeout: float) -> list[str]:
                 if status == "failed":
                     failed.append(doc_id)
         done = len(ids) - len(pending)
-        print(f"  {done}/{len(ids)} indexed", end="\r" if pending else "\n", flush=True)
+        if sys.stdout.isatty():  # one line, redrawn
+            print(f"  {done}/{len(ids)} indexed", end="\r" if pending else "\n", flush=True)
+        elif done != shown:  # a log: a line when the count moves
+            print(f"  {done}/{len(ids)} indexed", flush=True)
+            shown = done
         if pending and time.monotonic() > deadline:
             raise SystemExit(f"\n{len(pending)} documents not indexed after {timeout:.0f} s")
         if pending:
