@@ -60,9 +60,18 @@ def parse_json(body: bytes) -> Any:
     if not text.strip():
         raise BadRequest("the body is empty", code="empty_body")
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_json)
     except json.JSONDecodeError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}", code="invalid_json") from None
+    except RecursionError:
+        raise BadRequest("the body is nested too deeply to parse", code="invalid_json") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise BadRequest(f"the body is not valid JSON: {exc}", code="invalid_json") from None
+
+
+def _not_json(constant: str) -> None:
+    """Python's json reads NaN and Infinity, which JSON does not have."""
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 def decode(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import uuid
 from datetime import UTC, datetime
@@ -28,6 +29,8 @@ DOCUMENT_INDEXED = "dev.sluice.document.indexed"
 DOCUMENT_DELETED = "dev.sluice.document.deleted"
 
 DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._~:@+-]{0,255}$"
+MAX_METADATA_DEPTH = 16  # objects and lists inside metadata, counting metadata itself
+INT64 = range(-(2**63), 2**63)
 TENANT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 DEFAULT_TENANT = "default"
 
@@ -57,11 +60,17 @@ class DocumentIn(Payload):
     def _text_not_blank(cls, text: str) -> str:
         if not text.strip():
             raise ValueError("text is empty")
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("text is not valid UTF-8 (it contains lone surrogates)") from None
+        if not _is_utf8(text):
+            raise ValueError("text is not valid UTF-8 (it contains lone surrogates)")
         return text
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_storable(cls, metadata: dict[str, Any]) -> dict[str, Any]:
+        problem = _unstorable(metadata, "metadata", 1)
+        if problem:
+            raise ValueError(problem)
+        return metadata
 
     def content_version(self) -> str:
         """The version: a hash of everything that ends up in the index (title, text, metadata)."""
@@ -72,6 +81,40 @@ class DocumentIn(Payload):
             separators=(",", ":"),
         )
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+
+def _unstorable(value: Any, path: str, depth: int) -> str | None:
+    """What Milvus' JSON field (or UTF-8) cannot hold in a metadata value, naming where; None
+    if it can all be stored: strings without lone surrogates, 64-bit integers, finite
+    numbers, booleans, nulls, and objects and lists nested at most MAX_METADATA_DEPTH deep."""
+    if isinstance(value, dict | list):
+        if depth > MAX_METADATA_DEPTH:
+            return f"{path}: nested deeper than {MAX_METADATA_DEPTH} levels"
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(key, str) and not _is_utf8(key):
+                return f"{path}: a key is not valid UTF-8 (it contains lone surrogates)"
+            problem = _unstorable(item, f"{path}.{key}"[:200], depth + 1)
+            if problem:
+                return problem
+        return None
+    if isinstance(value, str):
+        return None if _is_utf8(value) else f"{path}: not valid UTF-8 (lone surrogates)"
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return None if value in INT64 else f"{path}: the integer does not fit in 64 bits"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{path}: NaN and infinities are not JSON"
+    return f"{path}: {type(value).__name__} is not a JSON value"
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class DocumentBatch(Payload):

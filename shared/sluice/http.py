@@ -24,7 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.exceptions import NotFound as WerkzeugNotFound
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Map, RequestRedirect, Rule
 
 from sluice import codec
 from sluice.coldstart import ColdStart
@@ -78,8 +78,12 @@ class FunctionApp:
             Route("/metrics", ("GET",), _metrics),
         ]
         self.routes = [*routes, *builtin]
+        # No redirects: `//documents//x` is simply no route (merging slashes would answer it
+        # with a redirect, which a function never gives).
         self.url_map = Map(
-            [Rule(r.rule, methods=list(r.methods), endpoint=i) for i, r in enumerate(self.routes)]
+            [Rule(r.rule, methods=list(r.methods), endpoint=i) for i, r in enumerate(self.routes)],
+            merge_slashes=False,
+            strict_slashes=False,
         )
 
     def __call__(self, request: Request) -> Response:
@@ -92,12 +96,12 @@ class FunctionApp:
             route = self.routes[endpoint]
             rule = route.rule
             response = route.handler(request, **arguments)
-        except WerkzeugNotFound:
-            response = error_response(NotFound(f"no route for {request.path}"))
+        except (WerkzeugNotFound, RequestRedirect):
+            response = error_response(NotFound(f"no route for {shorten(request.path)}"))
         except WerkzeugMethodNotAllowed as exc:
             response = error_response(
                 MethodNotAllowed(
-                    f"{request.method} is not allowed on {request.path}",
+                    f"{request.method} is not allowed on {shorten(request.path)}",
                     details={"allowed": sorted(exc.valid_methods or [])},
                 )
             )
@@ -133,6 +137,11 @@ def serve(container: C, create_app: Callable[[C], FunctionApp]) -> FunctionApp:
     app = create_app(container)
     atexit.register(container.shutdown_resources)
     return app
+
+
+def shorten(text: str, limit: int = 100) -> str:
+    """Client input as an error message may quote it: never more than `limit` characters."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def as_sluice_error(exc: Exception) -> SluiceError:

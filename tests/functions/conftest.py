@@ -13,6 +13,7 @@ import pytest
 from dependency_injector import providers
 from flask.testing import FlaskClient
 from redis import Redis
+from werkzeug.routing import Rule
 
 import sluice_dead_letter.app
 import sluice_embed.app
@@ -44,19 +45,15 @@ FUNCTIONS: dict[str, tuple[Any, type[ProcessSettings], Callable[[Any], FunctionA
     "index": (IndexContainer, IndexConfig, sluice_index.app.create_app),
     "dead_letter": (DeadLetterContainer, QueuesConfig, sluice_dead_letter.app.create_app),
 }
-EVERY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
 def flask_client(function: FunctionApp) -> FlaskClient:
-    """A Flask test client handing every request to the function, as functions-framework does
-    for an HTTP function."""
+    """A Flask test client handing every request to the function with the URL rules
+    functions-framework gives an HTTP function."""
     app = flask.Flask(f"test-{function.name}")
-
-    @app.route("/", defaults={"path": ""}, methods=EVERY_METHOD)
-    @app.route("/<path:path>", methods=EVERY_METHOD)
-    def entry(path: str) -> flask.Response:
-        return function(flask.request)
-
+    app.url_map.add(Rule("/", defaults={"path": ""}, endpoint="run"))
+    app.url_map.add(Rule("/<path:path>", endpoint="run"))
+    app.view_functions["run"] = lambda path: function(flask.request)
     return app.test_client()
 
 

@@ -9,7 +9,7 @@ from flask import Request, Response
 from sluice import codec
 from sluice.errors import ValidationFailed
 from sluice.events import DOCUMENT_SUBMITTED, TENANT_PATTERN, DocumentBatch, DocumentIn, is_valid_id
-from sluice.http import FunctionApp, Route, json_response, read_body, require_json
+from sluice.http import FunctionApp, Route, json_response, read_body, require_json, shorten
 from sluice.logs import log_context
 from sluice.metrics import EVENTS
 from sluice.tracing import TraceContext, continue_from, from_event, from_headers
@@ -84,7 +84,7 @@ class IngestApi:
         claimed = request.args.get("tenant")
         if claimed is not None and not is_valid_id(claimed, TENANT_PATTERN):
             raise ValidationFailed(
-                f"tenant {claimed!r} is not a valid tenant name", code="invalid_tenant"
+                f"tenant {shorten(claimed)!r} is not a valid tenant name", code="invalid_tenant"
             )
         return self.auth.tenant(request, claimed)
 
@@ -102,4 +102,4 @@ def _documents(data: Any) -> tuple[bool, list[DocumentIn]]:
 
 def _check_id(doc_id: str) -> None:
     if not is_valid_id(doc_id):
-        raise ValidationFailed(f"{doc_id!r} is not a valid document id", code="invalid_id")
+        raise ValidationFailed(f"{shorten(doc_id)!r} is not a valid document id", code="invalid_id")
