@@ -3,6 +3,12 @@
 A record is one hash per (tenant, document id). Every status change names the version it is
 about and is applied only while that version is still the document's current one, so a late
 event about an older version can never overwrite the state of a newer one.
+
+Keys: `<prefix>:<kind>:<tenant>:<document id>`, one kind per purpose (`doc` the record,
+`written` the versions that may have chunks in Milvus, `lock` the index-write lock). A tenant
+has no `:` and the id comes last, so no id of any tenant can name, read or block a key of
+another kind or another document (`doc:t:victim:lock` is the record of document `victim:lock`,
+never the lock of `victim`).
 """
 
 from __future__ import annotations
@@ -56,9 +62,9 @@ class DocumentStore:
         self._accept = redis.register_script(_ACCEPT)
         self._transition = redis.register_script(_TRANSITION)
 
-    def key(self, tenant: str, doc_id: str) -> str:
-        """The record's Redis key."""
-        return f"{self.prefix}:doc:{tenant}:{doc_id}"
+    def key(self, tenant: str, doc_id: str, kind: str = "doc") -> str:
+        """The Redis key of a document's record (or of its `written` versions, its `lock`)."""
+        return f"{self.prefix}:{kind}:{tenant}:{doc_id}"
 
     def accept_many(self, versions: Sequence[tuple[str, str, str]], embedder: str) -> list[bool]:
         """For each (tenant, id, version): make the version current and `accepted`; False
@@ -129,7 +135,7 @@ class DocumentStore:
     # Versions that may have rows in Milvus, with their chunk counts, so that superseded
     # chunks can be deleted by primary key (cheap) instead of by a filter scan.
     def _written_key(self, tenant: str, doc_id: str) -> str:
-        return f"{self.key(tenant, doc_id)}:written"
+        return self.key(tenant, doc_id, "written")
 
     def record_written(self, written: Sequence[tuple[str, str, str, int]]) -> None:
         """Note, before writing them, (tenant, id, version, chunk count) going to Milvus."""
@@ -158,7 +164,7 @@ class DocumentStore:
     def locked(self, refs: Iterable[DocRef], timeout: int) -> Iterator[None]:
         """Hold the index-write locks of several documents (taken in key order, so two
         holders never wait on each other); raises LockError if one stays busy."""
-        keys = sorted({f"{self.key(tenant, doc_id)}:lock" for tenant, doc_id in refs})
+        keys = sorted({self.key(tenant, doc_id, "lock") for tenant, doc_id in refs})
         held = []
         try:
             for key in keys:
@@ -174,14 +180,14 @@ class DocumentStore:
 
 
 def _record(ref: DocRef, raw: dict[bytes, bytes]) -> DocumentRecord | None:
-    if not raw:
-        return None
     fields = {k.decode(): v.decode() for k, v in raw.items()}
+    if "version" not in fields or "status" not in fields:  # no record (or not one of ours)
+        return None
     return DocumentRecord(
         id=ref[1],
         tenant=ref[0],
-        version=fields.get("version", ""),
-        status=Status(fields.get("status", Status.FAILED)),
+        version=fields["version"],
+        status=Status(fields["status"]),
         chunks=int(fields.get("chunks") or 0),
         error=fields.get("error") or None,
         created_at=fields.get("created_at", ""),

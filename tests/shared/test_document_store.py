@@ -1,0 +1,53 @@
+"""Document records in Redis: no document id of any tenant can name, read or block another
+document's keys (issue 11: `victim:lock` sat on the index lock of `victim`, `victim:written`
+overwrote which versions of `victim` were written)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from redis import Redis
+
+from sluice.lifecycle import Status
+from sluice.stores.documents import DocumentStore
+
+IDENTITY = "hashing:384:1"
+
+
+@pytest.fixture
+def store(private_redis: Redis) -> DocumentStore:
+    return DocumentStore(private_redis, f"t{uuid.uuid4().hex[:8]}")
+
+
+def test_an_id_ending_like_an_internal_key_does_not_hold_another_documents_lock(
+    store: DocumentStore,
+) -> None:
+    store.accept_many([("a", "victim:lock", "v1")], IDENTITY)  # a record of its own
+    with store.locked([("a", "victim")], timeout=1):
+        pass  # would wait the lock's whole timeout, then raise LockError
+
+
+def test_an_id_ending_like_an_internal_key_does_not_touch_another_documents_versions(
+    store: DocumentStore,
+) -> None:
+    store.accept_many([("a", "victim", "v1")], IDENTITY)
+    store.record_written([("a", "victim", "v1", 3)])
+    assert store.accept_many([("a", "victim:written", "x")], IDENTITY) == [True]
+    assert store.written_versions([("a", "victim")]) == [{"v1": 3}]
+    record = store.get("a", "victim:written")
+    assert record is not None and record.status == Status.ACCEPTED and record.version == "x"
+
+
+def test_internal_keys_are_not_records(store: DocumentStore) -> None:
+    store.accept_many([("a", "victim", "v1")], IDENTITY)
+    store.record_written([("a", "victim", "v1", 3)])
+    with store.locked([("a", "victim")], timeout=30):
+        assert store.get("a", "victim:written") is None
+        assert store.get("a", "victim:lock") is None
+
+
+def test_tenants_do_not_share_keys(store: DocumentStore) -> None:
+    store.accept_many([("a", "doc", "v1")], IDENTITY)
+    assert store.get("b", "doc") is None
+    assert store.get("a", "doc") is not None
