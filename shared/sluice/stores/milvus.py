@@ -18,16 +18,32 @@ from datetime import datetime
 from typing import Any, TypedDict
 
 from pymilvus import DataType, Function, FunctionType, MilvusClient
-from pymilvus.exceptions import MilvusException
+from pymilvus.exceptions import (
+    DataNotMatchException,
+    DataTypeNotMatchException,
+    FieldsTypeException,
+    MilvusException,
+    ParamError,
+    PrimaryKeyException,
+)
 
 from sluice.chunker import search_text
 from sluice.embedders.identity import EmbedderIdentity
-from sluice.errors import ConfigError, Unavailable
+from sluice.errors import ConfigError, Unavailable, ValidationFailed
 from sluice.events import DocumentEmbedded
 from sluice.metrics import MILVUS_ROWS, MILVUS_WRITE_DURATION
 from sluice.settings import MilvusSettings
 
 MAX_TEXT = 65_535
+# What pymilvus raises for rows it will not send: a permanent failure of that request (a 422,
+# so a batch is split and only the bad document fails), unlike Milvus being unreachable.
+REJECTIONS = (
+    ParamError,
+    DataNotMatchException,
+    DataTypeNotMatchException,
+    FieldsTypeException,
+    PrimaryKeyException,
+)
 SCHEMA_VERSION = "v2"
 EMBEDDER_PROPERTY = "sluice.embedder"
 
@@ -226,14 +242,21 @@ class ChunkStore:
     def _write(self, operation: str, rows: int, call: Any) -> None:
         with self._write_lock:
             started = time.perf_counter()
-            self._call(call)
+            self._call(call, rows=True)
             MILVUS_WRITE_DURATION.labels(operation).observe(time.perf_counter() - started)
             MILVUS_ROWS.labels(operation).inc(rows)
 
-    def _call(self, call: Any) -> Any:
+    def _call(self, call: Any, *, rows: bool = False) -> Any:
+        """Run a client call; a refused request is a 422 (`ValidationFailed`), anything else a
+        503. Rows (`rows`) pymilvus cannot even encode (TypeError, ValueError) are refused."""
+        refused = (*REJECTIONS, TypeError, ValueError) if rows else REJECTIONS
         try:
             return call()
+        except refused as exc:
+            raise ValidationFailed(f"Milvus refused: {exc}", code="milvus_rejected") from exc
         except MilvusException as exc:
+            if exc.is_input_error:
+                raise ValidationFailed(f"Milvus refused: {exc}", code="milvus_rejected") from exc
             raise Unavailable(f"Milvus: {exc}", code="milvus_unavailable") from exc
 
 
