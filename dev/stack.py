@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Worker
 
 from sluice.processes import alive
 from sluice.settings import QueuesConfig, load_settings
@@ -237,15 +240,25 @@ class Stack:
         return {name: f"{self.url(name)}/metrics" for name in names if name in commands}
 
     def up(self) -> None:
-        """Start every process that is not running, then wait until all are ready."""
+        """Start every process that is not running, each once the one before is ready; all or
+        nothing: if one fails, those this call started are stopped again."""
         for sub in ("data/redis", "data/milvus", "logs", "run"):
             (self.directory / sub).mkdir(parents=True, exist_ok=True)
         (self.directory / "run" / "ports.json").write_text(json.dumps(self.ports))
         self.build_searchapi()
-        for name, command in self.commands().items():
-            if self.pid(name) is None:
-                self.start(name, command)
-                self.wait_ready(name)
+        started: list[str] = []
+        try:
+            for name, command in self.commands().items():
+                if self.pid(name) is None:
+                    started.append(name)
+                    self.start(name, command)
+                    self.wait_ready(name)
+        except SystemExit as failure:
+            for name in reversed(started):
+                self.stop(name)
+            raise SystemExit(
+                f"{failure}\n(stopped again what this start had started: {', '.join(started)})"
+            ) from None
 
     def start(self, name: str, command: list[str] | None = None) -> None:
         """Start one process, detached, logging to `<dir>/logs/<name>.log`."""
@@ -275,8 +288,8 @@ class Stack:
         while time.monotonic() < deadline:
             if self.pid(name) is None:
                 raise SystemExit(
-                    f"{name} exited at start; see {self.log_path(name)}:\n"
-                    + _tail(self.log_path(name))
+                    f"{name} (port {self.ports.get(name)}) exited at start; see "
+                    f"{self.log_path(name)}:\n" + _tail(self.log_path(name))
                 )
             if self.is_ready(name):
                 return
@@ -292,8 +305,18 @@ class Stack:
             except httpx.HTTPError:
                 return False
         if name.startswith("worker-"):
-            return "Listening on" in self.log_path(name).read_text(errors="replace")[-4000:]
+            return self._rq_worker_registered(name)
         return _port_open(self.ports[name])
+
+    def _rq_worker_registered(self, name: str) -> bool:
+        """Whether the running process of a worker is in RQ's registry of live workers (not a
+        line an earlier, dead worker left in the log)."""
+        pid = self.pid(name)
+        try:
+            with Redis.from_url(self.url("redis"), socket_timeout=2) as redis:
+                return any(worker.pid == pid for worker in Worker.all(connection=redis))
+        except RedisError:
+            return False
 
     def pid(self, name: str) -> int | None:
         """The pid of a running process of this stack, or None."""
