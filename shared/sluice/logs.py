@@ -9,6 +9,7 @@ process never writes a line that is not JSON.
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
 import threading
@@ -72,6 +73,34 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     threading.excepthook = _log_uncaught_in_thread
     if "functions_framework" in sys.modules or "gunicorn" in sys.modules:
         _json_gunicorn_logs(handler)
+
+
+class _StderrToLog(io.TextIOBase):
+    """A stand-in for sys.stderr that logs what is written to it, a line at a time."""
+
+    def __init__(self) -> None:
+        self._pending = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        if lines:
+            logging.getLogger("stderr").error("\n".join(lines))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            logging.getLogger("stderr").error(self._pending)
+            self._pending = ""
+
+
+def errors_to_log() -> None:
+    """Send what code writes to sys.stderr itself (e.g. multiprocessing's traceback of a dying
+    child process) through the JSON log; the log handler keeps the real stream."""
+    sys.stderr = _StderrToLog()
 
 
 @contextmanager
