@@ -23,7 +23,7 @@ from sluice.stores.milvus import ChunkStore, quote
 
 # Short timeouts so that abandoned jobs and retries resolve within seconds in tests.
 TEST_ENV = {
-    "SLUICE_WORKER__ABANDONED_GRACE_SECONDS": "2",
+    "SLUICE_WORKER__HEARTBEAT_SECONDS": "1",
     "SLUICE_WORKER__MAINTENANCE_INTERVAL_SECONDS": "2",
     "SLUICE_ROUTING__SUBSCRIBERS__TRANSFORM__TIMEOUT_SECONDS": "8",
     "SLUICE_ROUTING__SUBSCRIBERS__INDEX__TIMEOUT_SECONDS": "8",

@@ -43,9 +43,9 @@ def test_a_worker_killed_mid_job_loses_nothing(
         os.killpg(transform, signal.SIGCONT)
     for name in TRANSFORM_WORKERS:
         stack.start(name)
-    # RQ retries an abandoned job timeout + grace after it started, once a live scheduler
-    # holds the queue's scheduler lock (the dead one's expires 61 s after its last refresh).
-    record = wait_status(ingest, "survivor", tenant, "indexed", timeout=150)
+    # The dead workers' job is abandoned after three missed heartbeats and requeued (its first
+    # retry is immediate) by the next maintenance pass of a live worker.
+    record = wait_status(ingest, "survivor", tenant, "indexed", timeout=60)
     assert record["chunks"] == len(expected_chunks(text))
     rows = document_rows(chunk_store, tenant, "survivor", ["chunk_id"])
     assert len(rows) == record["chunks"]

@@ -4,13 +4,19 @@ overwrote which versions of `victim` were written)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 import uuid
+from pathlib import Path
 
 import pytest
 from redis import Redis
+from redis.exceptions import LockError
 
 from sluice.lifecycle import Status
 from sluice.stores.documents import DocumentStore
+from tests.conftest import RedisServer
 
 IDENTITY = "hashing:384:1"
 
@@ -24,7 +30,7 @@ def test_an_id_ending_like_an_internal_key_does_not_hold_another_documents_lock(
     store: DocumentStore,
 ) -> None:
     store.accept_many([("a", "victim:lock", "v1")], IDENTITY)  # a record of its own
-    with store.locked([("a", "victim")], timeout=1):
+    with store.locked([("a", "victim")], wait=1):
         pass  # would wait the lock's whole timeout, then raise LockError
 
 
@@ -42,7 +48,7 @@ def test_an_id_ending_like_an_internal_key_does_not_touch_another_documents_vers
 def test_internal_keys_are_not_records(store: DocumentStore) -> None:
     store.accept_many([("a", "victim", "v1")], IDENTITY)
     store.record_written([("a", "victim", "v1", 3)])
-    with store.locked([("a", "victim")], timeout=30):
+    with store.locked([("a", "victim")], wait=30):
         assert store.get("a", "victim:written") is None
         assert store.get("a", "victim:lock") is None
 
@@ -51,3 +57,34 @@ def test_tenants_do_not_share_keys(store: DocumentStore) -> None:
     store.accept_many([("a", "doc", "v1")], IDENTITY)
     assert store.get("b", "doc") is None
     assert store.get("a", "doc") is not None
+
+
+def test_the_locks_of_a_holder_that_dies_are_free_again_after_their_ttl(
+    store: DocumentStore, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    # Issue 11: index killed -9 while it held 33 locks made the next writes wait out the
+    # locks' 120 s. A holder in another process takes the lock, then is killed mid-write.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER.format(url=redis_server.url, prefix=store.prefix)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    time.sleep(2.5)  # longer than the ttl (1 s): only the renewal keeps it held
+    with pytest.raises(LockError), store.locked([("a", "doc")], wait=0.2, ttl=1):
+        pass
+    holder.kill()
+    holder.wait()
+    with store.locked([("a", "doc")], wait=3, ttl=1):  # free within the ttl of the death
+        pass
+
+
+HOLDER = """
+import time
+from redis import Redis
+from sluice.stores.documents import DocumentStore
+from tests.conftest import RedisServer
+with DocumentStore(Redis.from_url({url!r}), {prefix!r}).locked([("a", "doc")], wait=1, ttl=1):
+    print("held", flush=True)
+    time.sleep(600)
+"""

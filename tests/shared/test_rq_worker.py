@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 import uuid
@@ -111,3 +112,48 @@ def test_a_worker_rides_out_a_redis_restart_and_logs_only_json(tmp_path: Path) -
     assert lines
     for line in lines:
         json.loads(line)  # every line a JSON object
+
+
+def _worker(redis_port: int, queue_name: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "SLUICE_CONF_DIR": str(ROOT / "conf"),
+        "SLUICE_REDIS__URL": f"redis://127.0.0.1:{redis_port}/0",
+        "SLUICE_WORKER__MAINTENANCE_INTERVAL_SECONDS": "1",
+        "SLUICE_WORKER__HEARTBEAT_SECONDS": "1",
+    }
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [str(BIN / "sluice"), "worker", "--queue", queue_name],
+            env=env,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+        )
+
+
+@pytest.mark.stack
+def test_a_job_of_a_worker_killed_mid_job_is_taken_up_by_heartbeat_not_timeout(
+    tmp_path: Path,
+) -> None:
+    # Issue 11: RQ's SimpleWorker sends no heartbeat while a job runs, so a killed worker's
+    # job waited its whole timeout (here an hour) before anyone took it up again.
+    port = free_port()
+    server = _redis_server(port, tmp_path)
+    redis = Redis(port=port, socket_timeout=5)
+    queue = Queue("killed-mid-job", connection=redis)
+    first = _worker(port, queue.name, tmp_path / "first.log")
+    second = None
+    try:
+        job = queue.enqueue("time.sleep", 3, job_timeout=3600, retry=Retry(2, [0]), result_ttl=60)
+        wait_for(lambda: job.get_status(refresh=True) == JobStatus.STARTED, 30, "the job")
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+        second = _worker(port, queue.name, tmp_path / "second.log")
+        wait_for(lambda: job.get_status(refresh=True) == JobStatus.FINISHED, 60, "the rerun")
+    finally:
+        for worker in (first, second):
+            if worker is not None and worker.poll() is None:
+                worker.terminate()
+                worker.wait(timeout=30)
+        server.kill()

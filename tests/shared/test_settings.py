@@ -303,16 +303,16 @@ def test_an_incomplete_entry_from_the_environment_names_the_variable(
     ("retry", "intervals"),
     [
         ({"attempts": 1}, []),
-        ({}, [1, 2, 4, 8, 16]),
+        ({}, [0, 1, 2, 4, 8]),  # the first retry is immediate, then exponential backoff
         (
             {"attempts": 8, "backoff_seconds": 1, "max_backoff_seconds": 60},
-            [1, 2, 4, 8, 16, 32, 60],
+            [0, 1, 2, 4, 8, 16, 32],
         ),
-        ({"attempts": 5, "backoff_seconds": 10, "max_backoff_seconds": 25}, [10, 20, 25, 25]),
-        ({"attempts": 4, "backoff_seconds": 0}, [1, 1, 1]),  # never 0: at least one second
-        ({"attempts": 3, "backoff_seconds": 0.4}, [1, 1]),
-        ({"attempts": 4, "backoff_seconds": 1.5}, [2, 3, 6]),
-        ({"attempts": 3, "backoff_seconds": 30, "max_backoff_seconds": 5}, [5, 5]),
+        ({"attempts": 5, "backoff_seconds": 10, "max_backoff_seconds": 25}, [0, 10, 20, 25]),
+        ({"attempts": 4, "backoff_seconds": 0}, [0, 1, 1]),  # never 0 after the first
+        ({"attempts": 3, "backoff_seconds": 0.4}, [0, 1]),
+        ({"attempts": 4, "backoff_seconds": 1.5}, [0, 2, 3]),
+        ({"attempts": 3, "backoff_seconds": 30, "max_backoff_seconds": 5}, [0, 5]),
     ],
 )
 def test_retry_intervals(retry: dict[str, float], intervals: list[int]):
@@ -327,7 +327,7 @@ def test_retry_intervals_from_yaml(write: Write):
         "      retry: {attempts: 4, backoff_seconds: 2, max_backoff_seconds: 5}\n",
     )
     (route,) = load_settings().routing.routes
-    assert route.retry.intervals() == [2, 4, 5]
+    assert route.retry.intervals() == [0, 2, 4]
 
 
 def test_every_section_a_process_reads_is_a_known_section():

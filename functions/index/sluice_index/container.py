@@ -20,5 +20,5 @@ class IndexContainer(containers.DeclarativeContainer):
         gateways.chunks,
         gateways.documents,
         gateways.blobs,
-        config.provided.index.lock_timeout_seconds,
+        config.provided.index,
     )

@@ -10,6 +10,7 @@ by primary key (cheap) rather than by a filter scan.
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
 from datetime import datetime
 
 from cloudevents.http import CloudEvent
@@ -26,6 +27,7 @@ from sluice.events import (
 from sluice.lifecycle import ALLOWED_FROM, Status, Transition
 from sluice.logs import document_context
 from sluice.metrics import DOCUMENT_FRESHNESS, DOCUMENTS
+from sluice.settings import IndexSettings
 from sluice.stores.blobs import BlobStore
 from sluice.stores.documents import DocRef, DocumentStore
 from sluice.stores.milvus import ChunkStore, chunk_id, chunk_rows
@@ -43,12 +45,12 @@ class IndexService:
         chunks: ChunkStore,
         documents: DocumentStore,
         blobs: BlobStore,
-        lock_timeout: int,
+        locks: IndexSettings,
     ) -> None:
         self.chunks = chunks
         self.documents = documents
         self.blobs = blobs
-        self.lock_timeout = lock_timeout
+        self.locks = locks
 
     def handle_embedded(self, events: list[CloudEvent]) -> list[CloudEvent]:
         """Write each current version's chunks; one `document.indexed` per version written."""
@@ -61,7 +63,7 @@ class IndexService:
                     f"collection holds {self.chunks.identity.key}",
                     code="embedder_mismatch",
                 )
-        with self.documents.locked([(d.tenant, d.id) for d in docs], self.lock_timeout):
+        with self._locked([(d.tenant, d.id) for d in docs]):
             todo = self._current(docs, spans)
             self.documents.record_written(
                 [(d.tenant, d.id, d.version, len(d.chunks)) for d in todo]
@@ -126,7 +128,7 @@ class IndexService:
         docs = [DocumentDeleted.model_validate(event.data) for event in events]
         refs = [(d.tenant, d.id) for d in docs]
         spans = [continue_from(from_event(e)) for e in events]
-        with self.documents.locked(refs, self.lock_timeout):
+        with self._locked(refs):
             records = self.documents.get_many(refs)
             keep = [r.version if r and r.status != Status.DELETED else None for r in records]
             self._delete_versions(refs, keep)
@@ -135,6 +137,12 @@ class IndexService:
                 with document_context(tenant, doc_id, span):
                     log.info("chunks deleted", extra={"kept_version": kept})
         return []
+
+    def _locked(self, refs: list[DocRef]) -> AbstractContextManager[None]:
+        """The documents' write locks (see `DocumentStore.locked`)."""
+        return self.documents.locked(
+            refs, wait=self.locks.lock_timeout_seconds, ttl=self.locks.lock_ttl_seconds
+        )
 
     def _current(
         self, docs: list[DocumentEmbedded], spans: dict[tuple[str, str, str], TraceContext]

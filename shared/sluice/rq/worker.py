@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 import uuid
 from typing import Any
@@ -15,6 +16,7 @@ from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
 from rq.executions import Execution, ExecutionRegistry
 from rq.job import Job
+from rq.worker import WorkerStatus
 
 from sluice.containers import Gateways
 from sluice.logs import configure_logging, errors_to_log
@@ -39,16 +41,20 @@ class WorkerContainer(containers.DeclarativeContainer):
 
 class DeliveryWorker(SimpleWorker):
     """A worker that runs jobs in its own process (a delivery is one HTTP call: forking per
-    job would only add latency) and declares a job abandoned soon after its timeout.
+    job would only add latency) and renews the running job's heartbeat from a thread.
 
-    RQ's default grace is 60 s past the job timeout before a job whose worker died is retried;
-    ours is `worker.abandoned_grace_seconds`, since a delivery can never outlive its timeout.
+    RQ's SimpleWorker sends no heartbeat while a job runs, so a job counts as abandoned only
+    when a heartbeat time-to-live as long as the job's timeout (plus a grace) has passed: a
+    worker killed mid-delivery held its job for minutes. Here a thread renews the heartbeat
+    every `heartbeat_seconds`, and three missed ones make the job abandoned; the next
+    maintenance pass of a live worker then requeues it (its first retry is immediate).
     """
 
-    def __init__(self, *args: Any, abandoned_grace_seconds: int = 10, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, heartbeat_seconds: float = 5.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.abandoned_grace_seconds = abandoned_grace_seconds
+        self.heartbeat_seconds = heartbeat_seconds
         self.asked_to_stop = False
+        self._job_done = threading.Event()
 
     def request_stop(self, signum: Any, frame: Any) -> None:
         """SIGTERM or SIGINT: finish the job at hand, then stop (RQ's warm shutdown)."""
@@ -57,8 +63,7 @@ class DeliveryWorker(SimpleWorker):
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         """Seconds after which an execution without heartbeat counts as abandoned."""
-        timeout = job.timeout if job.timeout and job.timeout > 0 else 180
-        return int(timeout) + self.abandoned_grace_seconds
+        return max(1, round(3 * self.heartbeat_seconds))
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         """Run the job, after forgetting the executions of workers that died running it.
@@ -70,7 +75,36 @@ class DeliveryWorker(SimpleWorker):
         run, again at every retry. Removing those stale entries first is the workaround
         (upstream, ExecutionRegistry.get_executions should skip executions that expired)."""
         _forget_dead_executions(job)
-        super().execute_job(job, queue)
+        execution = self.prepare_execution(job)
+        self._job_done.clear()
+        keeper = threading.Thread(
+            target=self._keep_alive, args=(job, execution), name="heartbeat", daemon=True
+        )
+        keeper.start()
+        try:
+            self.perform_job(job, queue, execution)
+        finally:
+            self._job_done.set()
+            keeper.join()
+        self.set_state(WorkerStatus.IDLE)
+
+    def handle_job_success(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
+        """Stop renewing the heartbeat before RQ deletes the execution."""
+        self._job_done.set()
+        super().handle_job_success(job, queue, *args, **kwargs)
+
+    def handle_job_failure(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
+        """Stop renewing the heartbeat before RQ deletes the execution."""
+        self._job_done.set()
+        super().handle_job_failure(job, queue, *args, **kwargs)
+
+    def _keep_alive(self, job: Job, execution: Execution) -> None:
+        """Renew the worker's, the execution's and the job's heartbeats while the job runs."""
+        while not self._job_done.wait(self.heartbeat_seconds):
+            try:
+                self.maintain_heartbeats(job, execution)
+            except RedisError as exc:  # the job itself will notice; keep trying meanwhile
+                log.warning("cannot renew the job's heartbeat: %s", exc)
 
 
 def _forget_dead_executions(job: Job) -> None:
@@ -149,7 +183,7 @@ def _new_worker(
         name=f"{name}-{uuid.uuid4().hex[:6]}" if name else None,
         maintenance_interval=interval,
         worker_ttl=interval + 15,
-        abandoned_grace_seconds=settings.abandoned_grace_seconds,
+        heartbeat_seconds=settings.heartbeat_seconds,
     )
 
 

@@ -146,11 +146,15 @@ class RetrySettings(Section):
     max_backoff_seconds: float = Field(60.0, ge=0)
 
     def intervals(self) -> list[int]:
-        """The waits between attempts, in whole seconds (RQ's scheduler resolution)."""
-        return [
+        """The waits between attempts, in whole seconds (RQ's scheduler resolution). The first
+        retry is immediate: RQ enqueues it directly, so a job recovered from a dead worker does
+        not wait until a live worker's scheduler takes over the dead one's lock (up to 61 s);
+        the others back off exponentially from `backoff_seconds`."""
+        backoff = [
             max(1, round(min(self.backoff_seconds * 2**n, self.max_backoff_seconds)))
-            for n in range(self.attempts - 1)
+            for n in range(self.attempts - 2)
         ]
+        return [0, *backoff] if self.attempts > 1 else []
 
 
 class RouteSettings(Section):
@@ -221,14 +225,15 @@ class RoutingSettings(Section):
 class WorkerSettings(Section):
     """RQ delivery workers."""
 
-    abandoned_grace_seconds: int = Field(10, ge=1)
-    maintenance_interval_seconds: int = Field(30, ge=1)
+    heartbeat_seconds: float = Field(5.0, gt=0, le=60)  # three missed: the job is abandoned
+    maintenance_interval_seconds: int = Field(10, ge=1)  # finds abandoned jobs, among others
 
 
 class IndexSettings(Section):
     """The index function."""
 
-    lock_timeout_seconds: int = Field(120, ge=1)  # how long one document's write may hold it
+    lock_timeout_seconds: int = Field(120, ge=1)  # the longest a write waits for a busy document
+    lock_ttl_seconds: float = Field(10.0, gt=0, le=600)  # a dead writer's locks free after this
 
 
 class LoggingSettings(Section):

@@ -13,15 +13,20 @@ never the lock of `victim`).
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
 from redis import Redis
-from redis.exceptions import LockError, LockNotOwnedError
+from redis.exceptions import LockError, RedisError
+from redis.lock import Lock
 
 from sluice.events import now_iso
 from sluice.lifecycle import ACCEPTED_AGAIN_FROM, DocumentRecord, Status, Transition
+
+log = logging.getLogger(__name__)
 
 DocRef = tuple[str, str]
 """A document's (tenant, id)."""
@@ -161,22 +166,43 @@ class DocumentStore:
             pipe.execute()
 
     @contextmanager
-    def locked(self, refs: Iterable[DocRef], timeout: int) -> Iterator[None]:
+    def locked(self, refs: Iterable[DocRef], wait: float, ttl: float = 10.0) -> Iterator[None]:
         """Hold the index-write locks of several documents (taken in key order, so two
-        holders never wait on each other); raises LockError if one stays busy."""
+        holders never wait on each other), waiting at most `wait` seconds for a busy one
+        (LockError then). A lock lives `ttl` seconds and a thread renews it while the block
+        runs, so the locks of a holder that dies are free again `ttl` seconds later."""
         keys = sorted({self.key(tenant, doc_id, "lock") for tenant, doc_id in refs})
-        held = []
+        held: list[Lock] = []
+        done = threading.Event()
+        keeper = threading.Thread(target=_renew, args=(held, ttl, done), daemon=True)
         try:
             for key in keys:
-                lock = self.redis.lock(key, timeout=timeout, blocking_timeout=timeout)
+                # not thread-local: the renewing thread must see the token
+                lock = self.redis.lock(
+                    key, timeout=ttl, blocking_timeout=wait, thread_local=False
+                )
                 if not lock.acquire():
-                    raise LockError(f"{key} is still held after {timeout} s")
+                    raise LockError(f"{key} is still held after {wait:.0f} s")
                 held.append(lock)
+            keeper.start()
             yield
         finally:
+            done.set()
+            if keeper.is_alive():
+                keeper.join()
             for lock in held:
-                with suppress(LockNotOwnedError):  # expired while held: the holder was too slow
+                with suppress(LockError):  # expired while held: the holder was too slow
                     lock.release()
+
+
+def _renew(locks: list[Lock], ttl: float, done: threading.Event) -> None:
+    """Extend the locks to `ttl` again, three times per `ttl`, until `done`."""
+    while not done.wait(ttl / 3):
+        for lock in locks:
+            try:
+                lock.extend(ttl, replace_ttl=True)
+            except (LockError, RedisError) as exc:  # lost: the write will find out
+                log.warning("cannot renew the lock %s: %s", lock.name, exc)
 
 
 def _record(ref: DocRef, raw: dict[bytes, bytes]) -> DocumentRecord | None:
