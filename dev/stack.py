@@ -156,6 +156,9 @@ class Stack:
                 str(data / "redis"),
                 "--appendonly",
                 "yes",
+                # fsync each write: a record acknowledged with 202 survives a kill -9 of Redis
+                "--appendfsync",
+                "always",
                 "--save",
                 "",
             ],

@@ -25,6 +25,8 @@ from sluice.stores.milvus import ChunkStore, quote
 TEST_ENV = {
     "SLUICE_WORKER__HEARTBEAT_SECONDS": "1",
     "SLUICE_WORKER__MAINTENANCE_INTERVAL_SECONDS": "2",
+    "SLUICE_WORKER__RECONCILE_INTERVAL_SECONDS": "1",
+    "SLUICE_WORKER__RECONCILE_AFTER_SECONDS": "20",
     "SLUICE_ROUTING__SUBSCRIBERS__TRANSFORM__TIMEOUT_SECONDS": "8",
     "SLUICE_ROUTING__SUBSCRIBERS__INDEX__TIMEOUT_SECONDS": "8",
 }
@@ -70,6 +72,7 @@ def document_rows(
 ) -> list[dict[str, object]]:
     """The rows of one document in the store's collection (the fields named)."""
     expr = f"tenant == {quote(tenant)} and doc_id == {quote(doc_id)}"
+    store.client.load_collection(store.collection)  # a restarted milvus-lite left it released
     return list(
         store.client.query(store.collection, filter=expr, output_fields=fields, limit=16_384)
     )

@@ -213,6 +213,27 @@ def make_event(
     return CloudEvent(attributes, payload.model_dump(mode="json"))
 
 
+def version_event(
+    event_type: str,
+    source: str,
+    version: DocumentVersion,
+    data: Payload | None = None,
+    trace: TraceContext | None = None,
+) -> CloudEvent:
+    """An event about a document version (`make_event` with the version's id, tenant and
+    version); its data is `data` (e.g. a claim check standing in for the version) or the
+    version itself."""
+    return make_event(
+        event_type,
+        source,
+        version if data is None else data,
+        subject=version.id,
+        tenant=version.tenant,
+        version=version.version,
+        trace=trace,
+    )
+
+
 def is_valid_id(value: str, pattern: str = DOCUMENT_ID_PATTERN) -> bool:
     """Whether `value` is a well-formed document id (or tenant, with TENANT_PATTERN)."""
     return re.fullmatch(pattern, value) is not None

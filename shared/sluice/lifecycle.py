@@ -39,6 +39,9 @@ class Status(StrEnum):
 IN_FLIGHT = frozenset({Status.ACCEPTED, Status.TRANSFORMING, Status.EMBEDDED})
 """Statuses of a version on its way through the pipeline."""
 
+FINAL = frozenset({Status.INDEXED, Status.FAILED, Status.DELETED})
+"""Statuses a version stays in until something new happens to its document."""
+
 ALLOWED_FROM: dict[Status, frozenset[Status]] = {
     # A redelivery may find the version already transforming or embedded; failed: a replay.
     Status.TRANSFORMING: IN_FLIGHT | {Status.FAILED},

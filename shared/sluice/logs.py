@@ -75,6 +75,15 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         _json_gunicorn_logs(handler)
 
 
+def adopt_library_loggers(*names: str) -> None:
+    """Make loggers that a library configured with handlers of its own (plain text) log
+    through the root logger, Sluice's JSON handler, instead."""
+    for name in names:
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+
+
 class _StderrToLog(io.TextIOBase):
     """A stand-in for sys.stderr that logs what is written to it, a line at a time."""
 

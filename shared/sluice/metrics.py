@@ -89,6 +89,11 @@ DEAD_LETTERED = Counter(
     "Events whose delivery finally failed and were left in the failed-job registry.",
     ["subscriber"],
 )
+RECONCILED = Counter(
+    "sluice_reconciled_documents_total",
+    "Document versions in flight whose delivery was lost (no job carried them), published "
+    "again by the reconciler.",
+)
 COLD_START = Histogram(
     "sluice_cold_start_seconds",
     "Time from the server process's start to the first time it could serve (once per process).",

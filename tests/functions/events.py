@@ -20,15 +20,14 @@ HASHING = EmbedderIdentity(name="hashing", dim=384, version="1")
 """The embedder the function tests run (`function_client` configures it)."""
 
 
-def accepted_event(
+def accepted(
     tenant: str,
     doc_id: str = "doc",
     version: str = "v1",
     text: str = "One sentence. Another sentence. " * 50,
-    trace: TraceContext | None = None,
-) -> CloudEvent:
-    """A `document.accepted` event, as ingest publishes it."""
-    payload = DocumentAccepted(
+) -> DocumentAccepted:
+    """A version as ingest accepts it (its source)."""
+    return DocumentAccepted(
         id=doc_id,
         tenant=tenant,
         version=version,
@@ -37,6 +36,17 @@ def accepted_event(
         metadata={"k": 1},
         accepted_at=now_iso(),
     )
+
+
+def accepted_event(
+    tenant: str,
+    doc_id: str = "doc",
+    version: str = "v1",
+    text: str = "One sentence. Another sentence. " * 50,
+    trace: TraceContext | None = None,
+) -> CloudEvent:
+    """A `document.accepted` event, as ingest publishes it."""
+    payload = accepted(tenant, doc_id, version, text)
     return make_event(
         DOCUMENT_ACCEPTED,
         "/tests",

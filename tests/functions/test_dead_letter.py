@@ -18,7 +18,7 @@ from sluice.events import (
 from sluice.settings import QueuesConfig, load_settings
 from sluice.stores.documents import DocumentStore
 from tests.functions.conftest import FunctionClient
-from tests.functions.events import HASHING, embedded_event
+from tests.functions.events import HASHING, accepted, embedded_event
 
 
 def _dead_lettered(tenant: str, destination: str) -> CloudEvent:
@@ -39,7 +39,7 @@ def test_a_dead_lettered_broker_event_becomes_a_failed_delivery_of_its_subscribe
     queue = f"index-{tenant}"  # the index subscriber's queue, of this test alone
     routing = {"subscribers": {"index": {"url": INDEX_URL, "queue": queue}}}
     documents = DocumentStore(redis_client)
-    documents.accept_many([(tenant, "doc", "v1")], HASHING.key)
+    documents.accept_many([accepted(tenant, "doc", "v1")], HASHING.key)
     event = _dead_lettered(tenant, INDEX_URL)
     headers, body = to_binary(event)
 

@@ -17,7 +17,7 @@ from sluice.events import (
 )
 from sluice.stores.documents import DocumentStore
 from tests.functions.conftest import FunctionClient
-from tests.functions.events import HASHING, embedded_event
+from tests.functions.events import HASHING, accepted, embedded_event
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def test_rows_milvus_refuses_are_a_permanent_error_not_a_retry(
 ) -> None:
     # An integer beyond 64 bits in metadata (ingest refuses it; an event posted straight to
     # index may still carry one): retrying cannot help, so 422, and a batch of it is split.
-    DocumentStore(redis_client).accept_many([(tenant, "doc", "v1")], HASHING.key)
+    DocumentStore(redis_client).accept_many([accepted(tenant, "doc", "v1")], HASHING.key)
     event = embedded_event(tenant)
     event.data["metadata"] = {"n": 2**64}
     headers, body = to_binary(event)

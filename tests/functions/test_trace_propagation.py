@@ -13,7 +13,7 @@ from rq import Queue
 from sluice.stores.documents import DocumentStore
 from sluice.tracing import TraceContext, from_event
 from tests.functions.conftest import FunctionClient
-from tests.functions.events import HASHING, accepted_event
+from tests.functions.events import HASHING, accepted, accepted_event
 
 CALLER = TraceContext("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "01", "v=1")
 
@@ -80,7 +80,7 @@ def test_transform_replies_in_the_same_trace_in_both_modes(
     documents = DocumentStore(redis_client)
     for convert in (to_binary, to_structured):
         version = f"v-{convert.__name__}"
-        documents.accept_many([(tenant, "doc", version)], HASHING.key)
+        documents.accept_many([accepted(tenant, "doc", version)], HASHING.key)
         event = accepted_event(tenant, version=version, text="One sentence.", trace=CALLER)
         headers, body = convert(event)
         response = client.post("/", headers=headers, data=body)

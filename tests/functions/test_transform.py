@@ -15,7 +15,7 @@ from sluice.events import (
 )
 from sluice.stores.documents import DocumentStore
 from tests.functions.conftest import FunctionClient
-from tests.functions.events import HASHING, accepted_event
+from tests.functions.events import HASHING, accepted, accepted_event
 
 
 def test_transform_replies_with_the_embedded_event_in_both_modes(
@@ -24,7 +24,7 @@ def test_transform_replies_with_the_embedded_event_in_both_modes(
     client = function_client("transform")
     documents = DocumentStore(redis_client)
     for convert in (to_binary, to_structured):
-        documents.accept_many([(tenant, "doc", f"v-{convert.__name__}")], HASHING.key)
+        documents.accept_many([accepted(tenant, "doc", f"v-{convert.__name__}")], HASHING.key)
         event = accepted_event(tenant, version=f"v-{convert.__name__}")
         headers, body = convert(event)
         response = client.post("/", headers=headers, data=body)
@@ -42,7 +42,7 @@ def test_transform_replies_with_the_embedded_event_in_both_modes(
 def test_transform_ignores_a_superseded_version(
     function_client: FunctionClient, redis_client: Redis, tenant: str
 ) -> None:
-    DocumentStore(redis_client).accept_many([(tenant, "doc", "v2")], HASHING.key)
+    DocumentStore(redis_client).accept_many([accepted(tenant, "doc", "v2")], HASHING.key)
     headers, body = to_binary(accepted_event(tenant, version="v1"))
     response = function_client("transform").post("/", headers=headers, data=body)
     assert response.status_code == 204
@@ -70,7 +70,9 @@ def test_transform_rejects_bad_events_without_retry(
 def test_transform_answers_a_batch_with_a_batch(
     function_client: FunctionClient, redis_client: Redis, tenant: str
 ) -> None:
-    DocumentStore(redis_client).accept_many([(tenant, "a", "v1"), (tenant, "b", "v1")], HASHING.key)
+    DocumentStore(redis_client).accept_many(
+        [accepted(tenant, "a"), accepted(tenant, "b")], HASHING.key
+    )
     batch = [to_dict(accepted_event(tenant, doc_id)) for doc_id in ("a", "b")]
     client = function_client("transform")
     response = client.post("/", data=json.dumps(batch), headers={"content-type": BATCH})

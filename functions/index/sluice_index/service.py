@@ -21,8 +21,8 @@ from sluice.events import (
     DocumentDeleted,
     DocumentEmbedded,
     DocumentIndexed,
-    make_event,
     now_iso,
+    version_event,
 )
 from sluice.lifecycle import ALLOWED_FROM, Status, Transition
 from sluice.logs import document_context
@@ -105,7 +105,7 @@ class IndexService:
                     },
                 )
         return [
-            make_event(
+            version_event(
                 DOCUMENT_INDEXED,
                 SOURCE,
                 DocumentIndexed(
@@ -115,9 +115,6 @@ class IndexService:
                     chunks=len(d.chunks),
                     indexed_at=indexed_at,
                 ),
-                subject=d.id,
-                tenant=d.tenant,
-                version=d.version,
                 trace=spans[d.ref()],
             )
             for d in indexed

@@ -20,6 +20,7 @@ from sluice.events import (
     DocumentIn,
     make_event,
     now_iso,
+    version_event,
 )
 from sluice.lifecycle import DocumentRecord, Status
 from sluice.logs import log_context
@@ -85,44 +86,36 @@ class IngestService:
                 f"{depth} delivery jobs wait (bound {self.settings.queue_bound}); retry later",
                 retry_after=self.settings.retry_after_seconds,
             )
-        ids = [d.id or hashlib.sha256(d.text.encode()).hexdigest()[:32] for d in batch]
-        versions = [d.content_version() for d in batch]
-        outcomes = self.documents.accept_many(
-            [(tenant, doc_id, version) for doc_id, version in zip(ids, versions, strict=True)],
-            self.identity.key,
-        )
-        results: list[Submitted] = []
-        events = []
-        for document, doc_id, version, accepted in zip(batch, ids, versions, outcomes, strict=True):
-            results.append(
-                Submitted(
-                    doc_id,
-                    version,
-                    Status.ACCEPTED if accepted else Status.UNCHANGED,
-                    self.status_url(doc_id, tenant),
-                )
+        accepted_at = now_iso()
+        sources = [
+            DocumentAccepted(
+                id=document.id or hashlib.sha256(document.text.encode()).hexdigest()[:32],
+                tenant=tenant,
+                version=document.content_version(),
+                title=document.title,
+                text=document.text,
+                metadata=document.metadata,
+                accepted_at=accepted_at,
             )
-            if accepted:
-                payload = DocumentAccepted(
-                    id=doc_id,
-                    tenant=tenant,
-                    version=version,
-                    title=document.title,
-                    text=document.text,
-                    metadata=document.metadata,
-                    accepted_at=now_iso(),
-                )
-                events.append(
-                    make_event(
-                        DOCUMENT_ACCEPTED,
-                        SOURCE,
-                        self.blobs.wrap(payload),
-                        subject=doc_id,
-                        tenant=tenant,
-                        version=version,
-                        trace=trace,
-                    )
-                )
+            for document in batch
+        ]
+        # Each version's record, source and in-flight entry are written together: if ingest
+        # dies before the events are published, the reconciler publishes them from the source.
+        outcomes = self.documents.accept_many(sources, self.identity.key)
+        results = [
+            Submitted(
+                source.id,
+                source.version,
+                Status.ACCEPTED if accepted else Status.UNCHANGED,
+                self.status_url(source.id, tenant),
+            )
+            for source, accepted in zip(sources, outcomes, strict=True)
+        ]
+        events = [
+            version_event(DOCUMENT_ACCEPTED, SOURCE, source, self.blobs.wrap(source), trace)
+            for source, accepted in zip(sources, outcomes, strict=True)
+            if accepted
+        ]
         self._publish(events, [r for r in results if r.status == Status.ACCEPTED], tenant)
         for result in results:
             DOCUMENTS.labels(result.status).inc()

@@ -17,7 +17,7 @@ from sluice.events import (
     DocumentAccepted,
     DocumentEmbedded,
     EmbeddedChunk,
-    make_event,
+    version_event,
 )
 from sluice.lifecycle import Status, Transition
 from sluice.logs import document_context
@@ -80,14 +80,8 @@ class TransformService:
         )
         DOCUMENTS.labels(Status.EMBEDDED).inc(sum(done))
         return [
-            make_event(
-                DOCUMENT_EMBEDDED,
-                SOURCE,
-                self.blobs.wrap(doc),
-                subject=doc.id,
-                tenant=doc.tenant,
-                version=doc.version,
-                trace=spans[doc.ref()],
+            version_event(
+                DOCUMENT_EMBEDDED, SOURCE, doc, self.blobs.wrap(doc), trace=spans[doc.ref()]
             )
             for doc in embedded
         ]

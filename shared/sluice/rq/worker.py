@@ -21,6 +21,7 @@ from rq.worker import WorkerStatus
 from sluice.containers import Gateways
 from sluice.logs import configure_logging, errors_to_log
 from sluice.rq.jobs import Delivery
+from sluice.rq.reconciler import Reconciler, reconcile_in_background
 from sluice.settings import WorkerConfig, WorkerSettings, load_settings
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,15 @@ class WorkerContainer(containers.DeclarativeContainer):
     documents = gateways.documents
     delivery = providers.Singleton(
         Delivery, config.provided.routing, gateways.http, gateways.router, gateways.queues
+    )
+    reconciler = providers.Singleton(
+        Reconciler,
+        config.provided.routing,
+        config.provided.worker,
+        gateways.redis,
+        gateways.documents,
+        gateways.blobs,
+        gateways.router,
     )
 
 
@@ -152,6 +162,9 @@ def run_worker(
     container.wire()
     redis = container.gateways.redis()
     names = queue_names or config.routing.queues()
+    stop_reconciling = threading.Event()
+    if not burst:
+        reconcile_in_background(container.reconciler(), stop_reconciling)
     try:
         while True:
             worker = _new_worker(redis, names, name, config.worker)
@@ -166,6 +179,7 @@ def run_worker(
             log.warning("the worker stopped unasked (Redis unreachable?): starting another")
             _wait_for(redis, first_wait=1.0 if time.monotonic() - started > 60 else 5.0)
     finally:
+        stop_reconciling.set()
         container.unwire()
         container.shutdown_resources()
 

@@ -35,9 +35,10 @@ class QueuesConfig(ProcessSettings):
 
 
 class WorkerConfig(QueuesConfig):
-    """An RQ delivery worker (`sluice worker`)."""
+    """An RQ delivery worker (`sluice worker`), and the reconciler it runs."""
 
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    claim_check: ClaimCheckSettings = Field(default_factory=ClaimCheckSettings)
 
 
 class IngestConfig(QueuesConfig):

@@ -227,6 +227,10 @@ class WorkerSettings(Section):
 
     heartbeat_seconds: float = Field(5.0, gt=0, le=60)  # three missed: the job is abandoned
     maintenance_interval_seconds: int = Field(10, ge=1)  # finds abandoned jobs, among others
+    reconcile_interval_seconds: float = Field(30.0, gt=0)  # how often a reconciler pass runs
+    # A version in flight that has not moved for this long and that no job carries has lost
+    # its delivery and is published again (longer than a delivery's whole retry schedule).
+    reconcile_after_seconds: float = Field(600.0, gt=0)
 
 
 class IndexSettings(Section):

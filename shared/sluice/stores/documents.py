@@ -5,26 +5,34 @@ about and is applied only while that version is still the document's current one
 event about an older version can never overwrite the state of a newer one.
 
 Keys: `<prefix>:<kind>:<tenant>:<document id>`, one kind per purpose (`doc` the record,
-`written` the versions that may have chunks in Milvus, `lock` the index-write lock). A tenant
-has no `:` and the id comes last, so no id of any tenant can name, read or block a key of
-another kind or another document (`doc:t:victim:lock` is the record of document `victim:lock`,
-never the lock of `victim`).
+`written` the versions that may have chunks in Milvus, `lock` the index-write lock, `source`
+the accepted version while it is in flight). A tenant has no `:` and the id comes last, so no id
+of any tenant can name, read or block a key of another kind or another document
+(`doc:t:victim:lock` is the record of document `victim:lock`, never the lock of `victim`).
+
+The in-flight ledger: accepting a version writes, in the same atomic script, the record, the
+version's source (the `document.accepted` payload) and an entry of `<prefix>:inflight` (a sorted
+set of `<tenant>:<id>` by the time of the last progress). Each pipeline step moves the entry's
+time on; reaching `indexed`, `failed` or `deleted` removes it with the source. So a version
+whose delivery was lost (ingest killed between accepting and publishing, a queue lost with
+Redis) stays in the ledger, and the reconciler publishes it again from its source.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import Any, cast
 
 from redis import Redis
 from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
 
-from sluice.events import now_iso
-from sluice.lifecycle import ACCEPTED_AGAIN_FROM, DocumentRecord, Status, Transition
+from sluice.events import DocumentAccepted, now_iso
+from sluice.lifecycle import ACCEPTED_AGAIN_FROM, FINAL, DocumentRecord, Status, Transition
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +40,10 @@ DocRef = tuple[str, str]
 """A document's (tenant, id)."""
 
 
-# KEYS[1] record; ARGV: version, status, now, embedder, the statuses that accept the same version
-# again (comma-joined). Returns 1 if accepted, 0 if unchanged: the version is current and on its
-# way, or indexed by the same embedder.
+# KEYS: record, ledger, source; ARGV: version, status, now, embedder, the statuses that accept
+# the same version again (comma-joined), ledger member, now (epoch seconds), source. Returns 1 if
+# accepted, 0 if unchanged: the version is current and on its way, or indexed by the same
+# embedder.
 _ACCEPT = """
 local version = redis.call('HGET', KEYS[1], 'version')
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -44,15 +53,24 @@ if version == ARGV[1] and not again and (status ~= 'indexed'
 redis.call('HSET', KEYS[1], 'version', ARGV[1], 'status', ARGV[2], 'chunks', 0, 'error', '',
            'accepted_at', ARGV[3], 'updated_at', ARGV[3])
 redis.call('HSETNX', KEYS[1], 'created_at', ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[7], ARGV[6])
+redis.call('SET', KEYS[3], ARGV[8])
 return 1
 """
 
-# KEYS[1] record; ARGV: version, allowed statuses (comma-joined), then field/value pairs.
+# KEYS: record, ledger, source; ARGV: version, allowed statuses (comma-joined), ledger member,
+# now (epoch seconds), 1 if the new status is final (else 0), then field/value pairs.
 _TRANSITION = """
 if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return 0 end
 local status = redis.call('HGET', KEYS[1], 'status')
 if not string.find(',' .. ARGV[2] .. ',', ',' .. status .. ',', 1, true) then return 0 end
-for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+if ARGV[5] == '1' then
+  redis.call('ZREM', KEYS[2], ARGV[3])
+  redis.call('DEL', KEYS[3])
+else
+  redis.call('ZADD', KEYS[2], 'XX', ARGV[4], ARGV[3])
+end
 return 1
 """
 
@@ -71,17 +89,26 @@ class DocumentStore:
         """The Redis key of a document's record (or of its `written` versions, its `lock`)."""
         return f"{self.prefix}:{kind}:{tenant}:{doc_id}"
 
-    def accept_many(self, versions: Sequence[tuple[str, str, str]], embedder: str) -> list[bool]:
-        """For each (tenant, id, version): make the version current and `accepted`; False
-        where it already is current (on its way, or indexed by `embedder`, an identity as
-        `EmbedderSettings.identity()` gives; a document indexed by another is accepted again,
-        so that resubmitting re-embeds it)."""
-        now = now_iso()
+    def accept_many(self, sources: Sequence[DocumentAccepted], embedder: str) -> list[bool]:
+        """For each accepted version (`DocumentAccepted`, its source): make it current,
+        `accepted` and in flight, with its source; False where it already is current (on its
+        way, or indexed by `embedder`, an identity key; a document indexed by another is
+        accepted again, so that resubmitting re-embeds it)."""
+        now, epoch = now_iso(), time.time()
         with self.redis.pipeline(transaction=False) as pipe:
-            for tenant, doc_id, version in versions:
+            for source in sources:
                 self._accept(
-                    keys=[self.key(tenant, doc_id)],
-                    args=[version, Status.ACCEPTED, now, embedder, ",".join(ACCEPTED_AGAIN_FROM)],
+                    keys=self._version_keys(source.tenant, source.id),
+                    args=[
+                        source.version,
+                        Status.ACCEPTED,
+                        now,
+                        embedder,
+                        ",".join(ACCEPTED_AGAIN_FROM),
+                        _member(source.tenant, source.id),
+                        epoch,
+                        source.model_dump_json(),
+                    ],
                     client=pipe,
                 )
             return [bool(result) for result in pipe.execute()]
@@ -101,12 +128,15 @@ class DocumentStore:
     def transition_many(self, changes: Sequence[Transition]) -> list[bool]:
         """Apply status changes, each atomically (see `sluice.lifecycle`); one result per change:
         whether it applied."""
-        now = now_iso()
+        now, epoch = now_iso(), time.time()
         with self.redis.pipeline(transaction=False) as pipe:
             for change in changes:
                 args: list[Any] = [
                     change.version,
                     ",".join(change.allowed_from),
+                    _member(change.tenant, change.doc_id),
+                    epoch,
+                    "1" if change.status in FINAL else "0",
                     "status",
                     change.status,
                     "updated_at",
@@ -115,7 +145,7 @@ class DocumentStore:
                 for name, value in change.fields.items():
                     args += [name, "" if value is None else value]
                 self._transition(
-                    keys=[self.key(change.tenant, change.doc_id)], args=args, client=pipe
+                    keys=self._version_keys(change.tenant, change.doc_id), args=args, client=pipe
                 )
             return [bool(result) for result in pipe.execute()]
 
@@ -131,11 +161,62 @@ class DocumentStore:
         key = self.key(tenant, doc_id)
         if not self.redis.exists(key):
             return False
-        self.redis.hset(
-            key,
-            mapping={"status": Status.DELETED, "updated_at": now_iso(), "chunks": 0, "error": ""},
-        )
+        with self.redis.pipeline() as pipe:  # MULTI: record and ledger together
+            pipe.hset(
+                key,
+                mapping={
+                    "status": Status.DELETED,
+                    "updated_at": now_iso(),
+                    "chunks": 0,
+                    "error": "",
+                },
+            )
+            self._leave_ledger(pipe, tenant, doc_id)
+            pipe.execute()
         return True
+
+    # The in-flight ledger (see the module's docstring).
+    def stalled(self, since: float, limit: int = 1000) -> list[DocRef]:
+        """Documents in flight whose last progress is older than `since` (epoch seconds)."""
+        members = cast(
+            list[bytes], self.redis.zrangebyscore(self._ledger, 0, since, start=0, num=limit)
+        )
+        return [_ref(member.decode()) for member in members]
+
+    def source(self, tenant: str, doc_id: str) -> DocumentAccepted | None:
+        """The source of the version in flight, or None."""
+        raw = self.redis.get(self.key(tenant, doc_id, "source"))
+        return None if raw is None else DocumentAccepted.model_validate_json(raw)
+
+    def progressed(self, refs: Sequence[DocRef]) -> None:
+        """Move the ledger time of documents still in flight on to now (republished)."""
+        epoch = time.time()
+        with self.redis.pipeline(transaction=False) as pipe:
+            for tenant, doc_id in refs:
+                pipe.zadd(self._ledger, {_member(tenant, doc_id): epoch}, xx=True)
+            pipe.execute()
+
+    def forget_in_flight(self, refs: Sequence[DocRef]) -> None:
+        """Take documents out of the ledger (their record says they are not in flight)."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for tenant, doc_id in refs:
+                self._leave_ledger(pipe, tenant, doc_id)
+            pipe.execute()
+
+    def in_flight_count(self) -> int:
+        """How many document versions are in flight."""
+        return int(self.redis.zcard(self._ledger))
+
+    @property
+    def _ledger(self) -> str:
+        return f"{self.prefix}:inflight"
+
+    def _version_keys(self, tenant: str, doc_id: str) -> list[str]:
+        return [self.key(tenant, doc_id), self._ledger, self.key(tenant, doc_id, "source")]
+
+    def _leave_ledger(self, pipe: Any, tenant: str, doc_id: str) -> None:
+        pipe.zrem(self._ledger, _member(tenant, doc_id))
+        pipe.delete(self.key(tenant, doc_id, "source"))
 
     # Versions that may have rows in Milvus, with their chunk counts, so that superseded
     # chunks can be deleted by primary key (cheap) instead of by a filter scan.
@@ -178,9 +259,7 @@ class DocumentStore:
         try:
             for key in keys:
                 # not thread-local: the renewing thread must see the token
-                lock = self.redis.lock(
-                    key, timeout=ttl, blocking_timeout=wait, thread_local=False
-                )
+                lock = self.redis.lock(key, timeout=ttl, blocking_timeout=wait, thread_local=False)
                 if not lock.acquire():
                     raise LockError(f"{key} is still held after {wait:.0f} s")
                 held.append(lock)
@@ -203,6 +282,16 @@ def _renew(locks: list[Lock], ttl: float, done: threading.Event) -> None:
                 lock.extend(ttl, replace_ttl=True)
             except (LockError, RedisError) as exc:  # lost: the write will find out
                 log.warning("cannot renew the lock %s: %s", lock.name, exc)
+
+
+def _member(tenant: str, doc_id: str) -> str:
+    """A document's member of the ledger (a tenant has no ':')."""
+    return f"{tenant}:{doc_id}"
+
+
+def _ref(member: str) -> DocRef:
+    tenant, _, doc_id = member.partition(":")
+    return tenant, doc_id
 
 
 def _record(ref: DocRef, raw: dict[bytes, bytes]) -> DocumentRecord | None:

@@ -31,8 +31,13 @@ from sluice.chunker import search_text
 from sluice.embedders.identity import EmbedderIdentity
 from sluice.errors import ConfigError, Unavailable, ValidationFailed
 from sluice.events import DocumentEmbedded
+from sluice.logs import adopt_library_loggers
 from sluice.metrics import MILVUS_ROWS, MILVUS_WRITE_DURATION
 from sluice.settings import MilvusSettings
+
+# pymilvus gives its loggers plain-text handlers of their own when it is imported (just above):
+# they go through Sluice's JSON log instead.
+adopt_library_loggers("pymilvus", "pymilvus.milvus_client", "pymilvus.bulk_writer")
 
 MAX_TEXT = 65_535
 # What pymilvus raises for rows it will not send: a permanent failure of that request (a 422,
@@ -251,13 +256,26 @@ class ChunkStore:
         503. Rows (`rows`) pymilvus cannot even encode (TypeError, ValueError) are refused."""
         refused = (*REJECTIONS, TypeError, ValueError) if rows else REJECTIONS
         try:
-            return call()
+            try:
+                return call()
+            except MilvusException as exc:
+                if not _released(exc):
+                    raise
+                # A restarted milvus-lite (or an operator) left the collection released: load
+                # it again (idempotent) and retry once, as searchapi does.
+                self.client.load_collection(self.collection)
+                return call()
         except refused as exc:
             raise ValidationFailed(f"Milvus refused: {exc}", code="milvus_rejected") from exc
         except MilvusException as exc:
             if exc.is_input_error:
                 raise ValidationFailed(f"Milvus refused: {exc}", code="milvus_rejected") from exc
             raise Unavailable(f"Milvus: {exc}", code="milvus_unavailable") from exc
+
+
+def _released(exc: MilvusException) -> bool:
+    message = str(exc).lower()
+    return "released" in message or "not loaded" in message or "call load()" in message
 
 
 def _json_only(metadata: dict[str, Any]) -> dict[str, Any]:
