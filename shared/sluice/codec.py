@@ -27,6 +27,7 @@ JSON = "application/json"
 STRUCTURED = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
 REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type")
+MAX_JSON_DEPTH = 512  # how deep the decoder recurses differs by Python version: bound it here
 
 
 class Headers(Protocol):
@@ -60,13 +61,33 @@ def parse_json(body: bytes) -> Any:
     if not text.strip():
         raise BadRequest("the body is empty", code="empty_body")
     try:
-        return json.loads(text, parse_constant=_not_json)
+        value = json.loads(text, parse_constant=_not_json)
     except json.JSONDecodeError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}", code="invalid_json") from None
     except RecursionError:
         raise BadRequest("the body is nested too deeply to parse", code="invalid_json") from None
     except ValueError as exc:  # e.g. an integer of more digits than Python converts
         raise BadRequest(f"the body is not valid JSON: {exc}", code="invalid_json") from None
+    if _depth_exceeds(value, MAX_JSON_DEPTH):
+        raise BadRequest(
+            f"the body is nested deeper than {MAX_JSON_DEPTH} levels", code="invalid_json"
+        )
+    return value
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` deep (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if not isinstance(item, list):
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in item)
+    return False
 
 
 def _not_json(constant: str) -> None:
