@@ -177,7 +177,8 @@ class Stack:
             if name == "embed" and self.embedder == "hashing":
                 continue  # searchapi embeds queries itself with the hashing embedder
             commands[name] = [
-                str(BIN / "functions-framework"),
+                str(BIN / "sluice"),
+                "serve",
                 "--source",
                 str(ROOT / "functions" / name / "main.py"),
                 "--target",

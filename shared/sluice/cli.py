@@ -1,11 +1,13 @@
-"""The `sluice` command: run a delivery worker or the queue exporter, list and replay
-dead-lettered events."""
+"""The `sluice` command: serve a function, run a delivery worker or the queue exporter, list and
+replay dead-lettered events."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 
 from sluice.errors import ConfigError
 
@@ -27,6 +29,35 @@ def main(argv: list[str] | None = None) -> int:
     )
     worker.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     _metrics_arguments(worker, required=False)
+    serve = commands.add_parser(
+        "serve", help="serve a function (functions-framework's app) on a hardened HTTP server"
+    )
+    serve.add_argument(
+        "--source",
+        default=os.environ.get("FUNCTION_SOURCE", "main.py"),
+        help="the function's main.py (default: $FUNCTION_SOURCE, else main.py)",
+    )
+    serve.add_argument(
+        "--target",
+        default=os.environ.get("FUNCTION_TARGET"),
+        required="FUNCTION_TARGET" not in os.environ,
+        help="the function in it to serve (default: $FUNCTION_TARGET)",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="default 127.0.0.1; 0.0.0.0 in a container"
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT", "8080")),
+        help="default $PORT, else 8080",
+    )
+    serve.add_argument(
+        "--threads",
+        type=int,
+        default=4 * (os.cpu_count() or 1),
+        help="requests served at once (default 4 per CPU, as functions-framework's)",
+    )
     exporter = commands.add_parser("exporter", help="serve RQ queue gauges read from Redis")
     exporter.add_argument(
         "--queue", action="append", default=[], help="queue to watch (default: every subscriber's)"
@@ -48,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.command == "serve":
+        from sluice.serve import serve
+
+        serve(Path(args.source), args.target, args.host, args.port, args.threads, "INFO")
+        return 0
     if args.command == "worker":
         from sluice.rq.worker import WorkerContainer, run_worker
 

@@ -1,11 +1,12 @@
 """Cold start: the time from the server process's start to the moment it can first serve.
 
 The start is read from Linux's /proc (the kernel's record of when the process was created, so
-interpreter start-up and imports count), not from a clock read in Python. Under functions-
-framework the function's module, and so `ColdStart`, is created in the process that starts
-gunicorn, before any worker is forked: that process's start is the server's, and a forked worker
-inherits the value. The end is the first successful readiness check or request, which comes
-after the container's heavy objects (clients, the embedding model) were built and warmed.
+interpreter start-up and imports count), not from a clock read in Python: the start of the
+server's main process (its process group's leader), which then starts the process that imports
+the function (granian's worker, under `sluice serve`; gunicorn's master, under
+functions-framework's own command). The end is the first successful readiness check or request,
+which comes after the container's heavy objects (clients, the embedding model) were built and
+warmed.
 """
 
 from __future__ import annotations
@@ -41,11 +42,15 @@ def process_start_time(pid: int | str = "self", proc: Path = PROC) -> float:
 
 
 def server_start_time() -> float:
-    """This process's start, or now where there is no /proc (not Linux)."""
-    try:
-        return process_start_time()
-    except (OSError, ValueError, IndexError):
-        return time.time()
+    """When the server started: its process group's leader (the server's main process, which
+    forks or spawns the one serving: PID 1 in a container), else this process; now where there
+    is no /proc (not Linux)."""
+    for pid in (os.getpgrp(), "self"):
+        try:
+            return process_start_time(pid)
+        except (OSError, ValueError, IndexError):
+            continue
+    return time.time()
 
 
 class ColdStart:

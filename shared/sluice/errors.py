@@ -58,6 +58,13 @@ class MethodNotAllowed(SluiceError):
     code = "method_not_allowed"
 
 
+class LengthRequired(SluiceError):
+    """A body without a Content-Length (chunked): its size must be known before it is read."""
+
+    status = 411
+    code = "length_required"
+
+
 class PayloadTooLarge(SluiceError):
     """The body, a document or the batch is over its configured limit."""
 

@@ -22,6 +22,7 @@ from cloudevents.http import CloudEvent
 from flask import Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.exceptions import NotFound as WerkzeugNotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
@@ -30,6 +31,7 @@ from sluice import codec
 from sluice.coldstart import ColdStart
 from sluice.errors import (
     BadRequest,
+    LengthRequired,
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
@@ -108,6 +110,10 @@ class FunctionApp:
         except Exception as exc:  # the edge: everything becomes a JSON error
             response = error_response(as_sluice_error(exc))
         assert isinstance(response, Response)
+        if response.status_code >= 400 and _has_body(request):
+            # The body may be unread (a 401 or 413 answered from the headers): close rather
+            # than read what is left of it for a next request on the connection.
+            response.headers["Connection"] = "close"
         FUNCTION_REQUESTS.labels(self.name, rule, f"{response.status_code // 100}xx").inc()
         FUNCTION_DURATION.labels(self.name, rule).observe(time.perf_counter() - started)
         if response.status_code < 300 and rule not in NOT_READINESS:
@@ -199,16 +205,34 @@ def _metrics(request: Request) -> Response:
 
 
 def read_body(request: Request, limit: int) -> bytes:
-    """The request body, or 413 if it is longer than `limit` bytes."""
-    if request.content_length is not None and request.content_length > limit:
+    """The request body: 411 without a Content-Length, 413 (from the headers, before reading)
+    if it says more than `limit` bytes, 400 if the body ends before its Content-Length."""
+    length = request.content_length
+    if length is None:
+        if _has_body(request):
+            raise LengthRequired(
+                "send the body with a Content-Length (chunked bodies are not accepted)"
+            )
+        return b""
+    if length > limit:
         raise PayloadTooLarge(
-            f"the body is {request.content_length} bytes; the limit is {limit}",
-            code="body_too_large",
+            f"the body is {length} bytes; the limit is {limit}", code="body_too_large"
         )
-    body = request.stream.read(limit + 1)
-    if len(body) > limit:
-        raise PayloadTooLarge(f"the body is over the limit of {limit} bytes", code="body_too_large")
+    try:
+        body = request.stream.read(length)
+    except ClientDisconnected:
+        body = b""
+    if len(body) < length:
+        raise BadRequest(
+            f"the body ended after {len(body)} of its {length} bytes", code="incomplete_body"
+        )
     return body
+
+
+def _has_body(request: Request) -> bool:
+    return bool(request.content_length) or "chunked" in (
+        request.headers.get("Transfer-Encoding", "").lower()
+    )
 
 
 def require_json(request: Request) -> None:

@@ -59,6 +59,22 @@ def _formatter() -> logging.Formatter:
     )
 
 
+def dict_config(service: str, level: str = "INFO", loggers: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A `logging.config.dictConfig` that sends `loggers` (e.g. an HTTP server's own) to
+    stderr as Sluice's JSON lines, tagged with `service`."""
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "filters": ["context"]}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": _formatter}},
+        "filters": {"context": {"()": _ContextFilter, "service": service}},
+        "handlers": {"stderr": handler},
+        "loggers": {
+            name: {"handlers": ["stderr"], "level": level, "propagate": False} for name in loggers
+        },
+    }
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
     """Send all logging to stderr as JSON lines tagged with `service`; idempotent."""
     handler = logging.StreamHandler(sys.stderr)

@@ -454,7 +454,7 @@ def test_function_images_serve_their_one_function(target: str) -> None:
     assert framework_functions(REPO / folder / "main.py") == [function]
     assert env_of(df, target)["FUNCTION_TARGET"] == function
     command = last(df, target, "CMD").json_args or []
-    assert command[:3] == ["functions-framework", "--source", "/app/main.py"]
+    assert command[:4] == ["sluice", "serve", "--source", "/app/main.py"]
 
 
 @pytest.mark.parametrize("target", PYTHON_TARGETS)

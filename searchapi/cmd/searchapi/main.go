@@ -117,7 +117,7 @@ func realMain(ctx context.Context) error {
 		Keys:    server.NewKeys(cfg.Auth.APIKeys), Metrics: m, Log: log, Timeout: s.RequestTimeout(),
 		Started: processStart,
 	})
-	httpServer := &http.Server{Addr: s.Address(), Handler: router, ReadHeaderTimeout: 10 * time.Second}
+	httpServer := server.NewHTTPServer(s.Address(), router, server.ReadTimeout)
 
 	failed := make(chan error, 1)
 	go func() { failed <- httpServer.ListenAndServe() }()
