@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -48,6 +49,29 @@ DEFAULT_PORTS = {
     "exporter": 9100,  # the workers' /metrics follow: 9101, 9102, ... (see worker_names)
 }
 MODEL_DIR = ROOT / ".sluice" / "models" / "all-MiniLM-L6-v2"
+SECRETS = ("redis_password", "internal_token")
+
+
+def stack_secrets(directory: Path) -> dict[str, str]:
+    """The stack's credentials, generated on first use and kept in `<dir>/secrets/` (owner
+    only): the Redis password every client sends, and the internal token the workers and
+    searchapi present to transform, index and embed."""
+    folder = directory / "secrets"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    values = {}
+    for name in SECRETS:
+        path = folder / name
+        if not path.exists():
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(32))
+        values[name] = path.read_text().strip()
+    redis_conf = folder / "redis.conf"  # the password stays off redis-server's command line
+    if not redis_conf.exists():
+        descriptor = os.open(redis_conf, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(f"requirepass {values['redis_password']}\n")
+    return values
 
 
 def subscriber_queues() -> dict[str, str]:
@@ -117,11 +141,21 @@ class Stack:
         ports = json.loads(recorded.read_text()) if recorded.exists() else {}
         return cls(directory, ports, **settings)  # type: ignore[arg-type]
 
+    @property
+    def secrets(self) -> dict[str, str]:
+        """The stack's credentials (`stack_secrets`)."""
+        return stack_secrets(self.directory)
+
     def url(self, name: str) -> str:
-        """Base URL of a function (or the Milvus URI, or the Redis URL)."""
+        """Base URL of a function (or the Milvus URI, or the Redis URL with its password)."""
         if name == "redis":
-            return f"redis://127.0.0.1:{self.ports['redis']}/0"
+            password = self.secrets["redis_password"]
+            return f"redis://:{password}@127.0.0.1:{self.ports['redis']}/0"
         return f"http://127.0.0.1:{self.ports[name]}"
+
+    def internal_headers(self) -> dict[str, str]:
+        """What a caller of transform, index or embed presents (the internal token)."""
+        return {"Authorization": f"Bearer {self.secrets['internal_token']}"}
 
     def env(self) -> dict[str, str]:
         """The environment every process gets: where everything is."""
@@ -129,6 +163,7 @@ class Stack:
             **os.environ,
             "SLUICE_CONF_DIR": str(ROOT / "conf"),
             "SLUICE_REDIS__URL": self.url("redis"),
+            "SLUICE_INTERNAL__TOKEN": self.secrets["internal_token"],
             "SLUICE_MILVUS__URI": self.url("milvus"),
             "SLUICE_INGEST__PUBLIC_URL": self.url("ingest"),
             "SLUICE_ROUTING__SUBSCRIBERS__TRANSFORM__URL": self.url("transform") + "/",
@@ -148,6 +183,7 @@ class Stack:
         commands = {
             "redis": [
                 _redis_server(),
+                str(self.directory / "secrets" / "redis.conf"),  # requirepass
                 "--bind",
                 "127.0.0.1",
                 "--port",
@@ -449,7 +485,9 @@ def main() -> None:
         for name in HTTP_SERVICES:
             if name in stack.commands():
                 print(f"  {name:<10} {stack.url(name)}")
-        print(f"  {'milvus':<10} {stack.url('milvus')}\n  {'redis':<10} {stack.url('redis')}")
+        redis = stack.url("redis").replace(stack.secrets["redis_password"], "***")
+        print(f"  {'milvus':<10} {stack.url('milvus')}\n  {'redis':<10} {redis}")
+        print(f"Credentials (generated on the first `make up`): {stack.directory / 'secrets'}")
         print("Prometheus metrics:")
         for name, url in stack.metrics_urls().items():
             print(f"  {name:<18} {url}")

@@ -38,7 +38,8 @@ class BadRequest(SluiceError):
 
 
 class Unauthorized(SluiceError):
-    """No valid API key was presented while keys are configured."""
+    """No valid credential: an API key where keys are configured, the internal token where
+    one is."""
 
     status = 401
     code = "unauthorized"

@@ -10,6 +10,7 @@ CloudEvents are decoded and encoded by `sluice.codec`, which the RQ workers shar
 from __future__ import annotations
 
 import atexit
+import hmac
 import json
 import logging
 import time
@@ -37,6 +38,7 @@ from sluice.errors import (
     PayloadTooLarge,
     SluiceError,
     TooManyRequests,
+    Unauthorized,
     Unavailable,
     UnsupportedMediaType,
     ValidationFailed,
@@ -50,6 +52,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[..., Response]
 # Answers that say nothing about whether the function can serve: not the end of a cold start.
 NOT_READINESS = frozenset({"/healthz", "/metrics", "unmatched"})
+# What a platform's probes and Prometheus reach without a credential.
+OPEN_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 @dataclass(frozen=True)
@@ -65,14 +69,22 @@ class FunctionApp:
     """A function's routes plus /healthz, /readyz and /metrics, with errors mapped to JSON.
 
     Built once per process, after the function's heavy objects: its first successful /readyz or
-    request ends the process's cold start (`sluice_cold_start_seconds`).
+    request ends the process's cold start (`sluice_cold_start_seconds`). With an
+    `internal_token` (the `internal` settings of a function only Sluice's own services call),
+    every route but /healthz, /readyz and /metrics answers 401 unless the request presents it
+    as `Authorization: Bearer <token>`, before a byte of the body is read.
     """
 
     def __init__(
-        self, name: str, routes: Iterable[Route], readiness: Callable[[], None] | None = None
+        self,
+        name: str,
+        routes: Iterable[Route],
+        readiness: Callable[[], None] | None = None,
+        internal_token: str = "",
     ) -> None:
         self.name = name
         self.readiness = readiness
+        self.internal_token = internal_token.encode()
         self.cold_start = ColdStart(name)
         builtin = [
             Route("/healthz", ("GET",), lambda request: json_response(200, {"status": "ok"})),
@@ -97,6 +109,8 @@ class FunctionApp:
             endpoint, arguments = adapter.match()
             route = self.routes[endpoint]
             rule = route.rule
+            if self.internal_token and rule not in OPEN_ROUTES:
+                self._authenticate(request)
             response = route.handler(request, **arguments)
         except (WerkzeugNotFound, RequestRedirect):
             response = error_response(NotFound(f"no route for {shorten(request.path)}"))
@@ -119,6 +133,17 @@ class FunctionApp:
         if response.status_code < 300 and rule not in NOT_READINESS:
             self.cold_start.ready()
         return response
+
+    def _authenticate(self, request: Request) -> None:
+        presented = bearer_token(request)
+        if presented is None:
+            raise Unauthorized(
+                f"{self.name} serves Sluice's own services only: send the internal token as "
+                "'Authorization: Bearer <token>'",
+                code="internal_token_required",
+            )
+        if not hmac.compare_digest(presented, self.internal_token):
+            raise Unauthorized("the internal token is not valid", code="internal_token_invalid")
 
     def _ready(self, request: Request) -> Response:
         if self.readiness is not None:
@@ -227,6 +252,14 @@ def read_body(request: Request, limit: int) -> bytes:
             f"the body ended after {len(body)} of its {length} bytes", code="incomplete_body"
         )
     return body
+
+
+def bearer_token(request: Request) -> bytes | None:
+    """The credential of `Authorization: Bearer <value>`, or None without one."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip().encode()
 
 
 def _has_body(request: Request) -> bool:

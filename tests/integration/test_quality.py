@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bench.eval_scifact import (
@@ -59,6 +60,9 @@ def quality(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Mo
     stack = make_stack(tmp_path_factory.mktemp("quality"), embedder)
     try:
         stack.up()
+        # embed answers only its internal callers; searchapi presents the token (dense works)
+        refused = httpx.post(stack.url("embed") + "/v1/embeddings", json={"input": "q"})
+        assert refused.status_code == 401, refused.text
         report = index_documents(
             stack, documents_json(dataset, documents, tenant), timeout=300, progress=False
         )

@@ -334,7 +334,7 @@ def test_every_section_a_process_reads_is_a_known_section():
     read = {name for config in PROCESSES for name in config.model_fields}
     assert read | {"searchapi"} == SECTIONS  # searchapi's is the Go service's alone
     assert "auth" not in TransformConfig.model_fields  # transform never reads the API keys
-    assert set(EmbedConfig.model_fields) == {"embedder", "logging"}  # no Redis
+    assert set(EmbedConfig.model_fields) == {"embedder", "internal", "logging"}  # no Redis
 
 
 def test_a_process_leaves_the_sections_it_does_not_read_to_others(write: Write):

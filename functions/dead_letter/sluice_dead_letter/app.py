@@ -17,5 +17,8 @@ def create_app(container: DeadLetterContainer) -> FunctionApp:
     handlers = dict.fromkeys(sink.event_types(), sink.record)
     handler = event_handler("dead-letter", config.routing.max_event_body_bytes, handlers)
     return FunctionApp(
-        "dead-letter", [Route("/", ("POST",), handler)], readiness=container.gateways.redis().ping
+        "dead-letter",
+        [Route("/", ("POST",), handler)],
+        readiness=container.gateways.redis().ping,
+        internal_token=config.internal.value(),
     )

@@ -9,8 +9,12 @@ from sluice_embed.container import EmbedContainer
 
 def create_app(container: EmbedContainer) -> FunctionApp:
     """Build the app from the container (settings and model errors surface here, at start)."""
-    configure_logging("embed", container.config().logging.level)
+    config = container.config()
+    configure_logging("embed", config.logging.level)
     api = container.api()
     return FunctionApp(
-        "embed", [Route("/v1/embeddings", ("POST",), api.handle)], readiness=api.embedder.warm
+        "embed",
+        [Route("/v1/embeddings", ("POST",), api.handle)],
+        readiness=api.embedder.warm,
+        internal_token=config.internal.value(),
     )

@@ -27,4 +27,9 @@ def create_app(container: IndexContainer) -> FunctionApp:
         redis.ping()
         service.chunks.ping()
 
-    return FunctionApp("index", [Route("/", ("POST",), handler)], readiness=ready)
+    return FunctionApp(
+        "index",
+        [Route("/", ("POST",), handler)],
+        readiness=ready,
+        internal_token=config.internal.value(),
+    )

@@ -8,6 +8,7 @@ from flask import Request
 
 from sluice.errors import SluiceError, Unauthorized
 from sluice.events import DEFAULT_TENANT
+from sluice.http import bearer_token
 
 
 class Forbidden(SluiceError):
@@ -33,7 +34,7 @@ class Authenticator:
         """The request's tenant; 401 without a valid key, 403 if it claims another tenant."""
         if not self.enabled:
             return claimed or DEFAULT_TENANT
-        presented = _bearer(request)
+        presented = bearer_token(request)
         if presented is None:
             raise Unauthorized("an API key is required: send 'Authorization: Bearer <key>'")
         tenant = None
@@ -45,11 +46,3 @@ class Authenticator:
         if claimed is not None and claimed != tenant:
             raise Forbidden(f"this key belongs to tenant {tenant!r}, not {claimed!r}")
         return tenant
-
-
-def _bearer(request: Request) -> bytes | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        return None
-    return value.strip().encode()

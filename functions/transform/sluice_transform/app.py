@@ -22,4 +22,9 @@ def create_app(container: TransformContainer) -> FunctionApp:
         redis.ping()
         service.embedder.warm()
 
-    return FunctionApp("transform", [Route("/", ("POST",), handler)], readiness=ready)
+    return FunctionApp(
+        "transform",
+        [Route("/", ("POST",), handler)],
+        readiness=ready,
+        internal_token=config.internal.value(),
+    )

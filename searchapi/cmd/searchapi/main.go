@@ -144,7 +144,7 @@ func realMain(ctx context.Context) error {
 func newEmbedder(cfg config.Config, m *metrics.Metrics) (embed.Embedder, error) {
 	var inner embed.Embedder = embed.NewHashing(cfg.Embedder.Dim)
 	if cfg.Embedder.Kind != "hashing" {
-		inner = embed.NewHTTP(cfg.Embedder.URL, cfg.Embedder.Model, cfg.Embedder.Dim,
+		inner = embed.NewHTTP(cfg.Embedder.URL, cfg.Embedder.Model, cfg.Embedder.Dim, cfg.Internal.Token,
 			&http.Client{Timeout: cfg.SearchAPI.RequestTimeout()})
 	}
 	return embed.NewCached(timed{inner, m}, cfg.SearchAPI.CacheSize, m.ObserveCache)

@@ -30,6 +30,7 @@ type Config struct {
 	Milvus    Milvus    `yaml:"milvus"`
 	Embedder  Embedder  `yaml:"embedder"`
 	Auth      Auth      `yaml:"auth"`
+	Internal  Internal  `yaml:"internal"`
 	SearchAPI SearchAPI `yaml:"searchapi"`
 	Logging   Logging   `yaml:"logging"`
 }
@@ -77,6 +78,13 @@ type Auth struct {
 	APIKeys map[string]string `yaml:"api_keys"`
 	// APIKeysFile is a YAML file of more keys (a mounted Secret); nil: none.
 	APIKeysFile *string `yaml:"api_keys_file"`
+}
+
+// Internal is the credential of calls between Sluice's services: searchapi presents Token to
+// the embedding endpoint. TokenFile (a mounted Secret), when set, replaces Token.
+type Internal struct {
+	Token     string  `yaml:"token"`
+	TokenFile *string `yaml:"token_file"`
 }
 
 // SearchAPI is the service's own section.
@@ -141,6 +149,9 @@ func Load(dir string, environ []string) (Config, error) {
 	if err := cfg.loadKeysFile(); err != nil {
 		return Config{}, err
 	}
+	if err := cfg.loadTokenFile(); err != nil {
+		return Config{}, err
+	}
 	return cfg, cfg.validate()
 }
 
@@ -162,6 +173,22 @@ func (c *Config) loadKeysFile() error {
 	}
 	for key, tenant := range keys {
 		c.Auth.APIKeys[key] = tenant
+	}
+	return nil
+}
+
+func (c *Config) loadTokenFile() error {
+	if c.Internal.TokenFile == nil {
+		return nil
+	}
+	data, err := os.ReadFile(*c.Internal.TokenFile)
+	if err != nil {
+		return fmt.Errorf("%w: internal.token_file: %w", ErrInvalid, err)
+	}
+	c.Internal.Token = strings.TrimSpace(string(data))
+	if c.Internal.Token == "" {
+		return fmt.Errorf("%w: internal.token_file: %s is empty: it must hold the internal token",
+			ErrInvalid, *c.Internal.TokenFile)
 	}
 	return nil
 }

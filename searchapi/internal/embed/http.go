@@ -31,6 +31,7 @@ type HTTP struct {
 	url      string
 	model    string
 	dim      int
+	token    string
 	client   *http.Client
 	reported atomic.Pointer[Identity]
 }
@@ -39,13 +40,15 @@ var _ Embedder = (*HTTP)(nil)
 
 // NewHTTP returns a client that POSTs to url, the full endpoint URL (e.g.
 // http://127.0.0.1:8084/v1/embeddings), asking for model's embeddings, which
-// must have dim components. A nil client means http.DefaultClient; deadlines
-// come from the client's Timeout and the context passed to Embed.
-func NewHTTP(url, model string, dim int, client *http.Client) *HTTP {
+// must have dim components. A non-empty token is sent as "Authorization:
+// Bearer <token>" (Sluice's internal credential). A nil client means
+// http.DefaultClient; deadlines come from the client's Timeout and the context
+// passed to Embed.
+func NewHTTP(url, model string, dim int, token string, client *http.Client) *HTTP {
 	if client == nil {
 		client = http.DefaultClient
 	}
-	return &HTTP{url: url, model: model, dim: dim, client: client}
+	return &HTTP{url: url, model: model, dim: dim, token: token, client: client}
 }
 
 // Identity returns the identity the endpoint last reported, else
@@ -93,6 +96,9 @@ func (h *HTTP) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
+	if h.token != "" {
+		req.Header.Set("Authorization", "Bearer "+h.token)
+	}
 
 	resp, err := h.client.Do(req)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -62,7 +63,7 @@ func TestHTTPEmbed(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(fakeEndpoint(t, 4))
 	t.Cleanup(srv.Close)
-	e := NewHTTP(srv.URL+"/v1/embeddings", "test-model", 4, srv.Client())
+	e := NewHTTP(srv.URL+"/v1/embeddings", "test-model", 4, "", srv.Client())
 
 	texts := []string{"a", "bbb", "cc"}
 	got, err := e.Embed(t.Context(), texts)
@@ -133,7 +134,7 @@ func TestHTTPIdentity(t *testing.T) {
 			t.Parallel()
 			srv := httptest.NewServer(reporting(tt.embedder))
 			t.Cleanup(srv.Close)
-			e := NewHTTP(srv.URL, "test-model", 4, srv.Client())
+			e := NewHTTP(srv.URL, "test-model", 4, "", srv.Client())
 			if got := e.Identity(); got != configured {
 				t.Fatalf("Identity() before any answer = %+v, want %+v", got, configured)
 			}
@@ -152,7 +153,7 @@ func TestHTTPIdentityIsSafeForConcurrentUse(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(reporting(`{"name": "test-model", "dim": 4, "version": "v2"}`))
 	t.Cleanup(srv.Close)
-	e := NewHTTP(srv.URL, "test-model", 4, srv.Client())
+	e := NewHTTP(srv.URL, "test-model", 4, "", srv.Client())
 	done := make(chan error)
 	for range 8 {
 		go func() {
@@ -215,7 +216,7 @@ func TestIdentityJSON(t *testing.T) {
 func TestHTTPEmbedNoTexts(t *testing.T) {
 	t.Parallel()
 	// No request is sent: the URL is never dialled.
-	got, err := NewHTTP("http://127.0.0.1:1/v1/embeddings", "m", 4, nil).Embed(t.Context(), nil)
+	got, err := NewHTTP("http://127.0.0.1:1/v1/embeddings", "m", 4, "", nil).Embed(t.Context(), nil)
 	if err != nil || len(got) != 0 {
 		t.Errorf("Embed(nil) = %v, %v; want no vectors, no error", got, err)
 	}
@@ -309,7 +310,7 @@ func TestHTTPEmbedErrors(t *testing.T) {
 			t.Parallel()
 			srv := httptest.NewServer(tt.handler)
 			t.Cleanup(srv.Close)
-			e := NewHTTP(srv.URL, "test-model", 4, srv.Client())
+			e := NewHTTP(srv.URL, "test-model", 4, "", srv.Client())
 			got, err := e.Embed(t.Context(), []string{"a", "b"})
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Embed() = %v, %v; want an error wrapping %v", got, err, tt.want)
@@ -340,7 +341,7 @@ func TestHTTPEmbedConnectionRefused(t *testing.T) {
 	if err := ln.Close(); err != nil {
 		t.Fatal(err)
 	}
-	_, err = NewHTTP(url, "test-model", 4, nil).Embed(t.Context(), []string{"a"})
+	_, err = NewHTTP(url, "test-model", 4, "", nil).Embed(t.Context(), []string{"a"})
 	if !errors.Is(err, ErrUnavailable) {
 		t.Errorf("err = %v, want ErrUnavailable", err)
 	}
@@ -359,7 +360,7 @@ func TestHTTPEmbedContext(t *testing.T) {
 		close(release)
 		srv.Close()
 	})
-	e := NewHTTP(srv.URL, "test-model", 4, srv.Client())
+	e := NewHTTP(srv.URL, "test-model", 4, "", srv.Client())
 
 	t.Run("cancelled", func(t *testing.T) {
 		t.Parallel()
@@ -391,7 +392,7 @@ func TestHTTPEmbedContext(t *testing.T) {
 	t.Run("client timeout", func(t *testing.T) {
 		t.Parallel()
 		client := &http.Client{Transport: srv.Client().Transport, Timeout: 20 * time.Millisecond}
-		_, err := NewHTTP(srv.URL, "test-model", 4, client).Embed(t.Context(), []string{"a"})
+		_, err := NewHTTP(srv.URL, "test-model", 4, "", client).Embed(t.Context(), []string{"a"})
 		if !errors.Is(err, ErrUnavailable) {
 			t.Errorf("err = %v, want ErrUnavailable", err)
 		}
@@ -407,5 +408,28 @@ func TestErrorMessageShortens(t *testing.T) {
 	}
 	if !strings.HasPrefix(long, strings.TrimSuffix(got, "…")) {
 		t.Error("shortened message cut inside a rune")
+	}
+}
+
+func TestHTTPEmbedPresentsTheInternalToken(t *testing.T) {
+	t.Parallel()
+	for _, token := range []string{"", "s3cret-token"} {
+		var seen atomic.Value
+		inner := fakeEndpoint(t, 4)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			seen.Store(r.Header.Get("Authorization"))
+			inner.ServeHTTP(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		if _, err := NewHTTP(srv.URL, "test-model", 4, token, srv.Client()).Embed(t.Context(), []string{"a"}); err != nil {
+			t.Fatal(err)
+		}
+		want := ""
+		if token != "" {
+			want = "Bearer " + token
+		}
+		if got := seen.Load(); got != want {
+			t.Errorf("token %q: Authorization = %q, want %q", token, got, want)
+		}
 	}
 }

@@ -70,7 +70,8 @@ class DeliveryFailed(Exception):
 
 
 class Delivery:
-    """What the jobs do, with the clients the worker process built once."""
+    """What the jobs do, with the clients the worker process built once. Each POST to a
+    subscriber presents the internal token (`internal` settings) if one is configured."""
 
     def __init__(
         self,
@@ -78,11 +79,13 @@ class Delivery:
         http: httpx.Client,
         router: Router,
         publisher: RqPublisher,
+        internal_token: str = "",
     ) -> None:
         self.routing = routing
         self.http = http
         self.router = router
         self.publisher = publisher
+        self.credentials = {"authorization": f"Bearer {internal_token}"} if internal_token else {}
 
     def deliver(self, subscriber: str, events: list[str]) -> str:
         """Deliver the events (structured-mode JSON) to the subscriber; publish its replies."""
@@ -103,6 +106,7 @@ class Delivery:
             else:
                 headers, body = {"content-type": codec.BATCH}, "[" + ",".join(events) + "]"
             headers.update(span.attributes())  # the HTTP traceparent (and tracestate) headers
+            headers.update(self.credentials)
             started = time.perf_counter()
             try:
                 response = self.http.post(

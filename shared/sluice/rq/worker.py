@@ -36,7 +36,12 @@ class WorkerContainer(containers.DeclarativeContainer):
     gateways = providers.Container(Gateways, config=config)
     documents = gateways.documents
     delivery = providers.Singleton(
-        Delivery, config.provided.routing, gateways.http, gateways.router, gateways.queues
+        Delivery,
+        config.provided.routing,
+        gateways.http,
+        gateways.router,
+        gateways.queues,
+        config.provided.internal.value.call(),
     )
     reconciler = providers.Singleton(
         Reconciler,

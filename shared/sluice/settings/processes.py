@@ -18,6 +18,7 @@ from sluice.settings.sections import (
     EmbedderSettings,
     IndexSettings,
     IngestSettings,
+    InternalSettings,
     LoggingSettings,
     MilvusSettings,
     RedisSettings,
@@ -31,6 +32,7 @@ class QueuesConfig(ProcessSettings):
 
     redis: RedisSettings = Field(default_factory=RedisSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    internal: InternalSettings = Field(default_factory=InternalSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
 
@@ -54,6 +56,7 @@ class EmbedConfig(ProcessSettings):
     """The embedding endpoint (searchapi's query embeddings)."""
 
     embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
+    internal: InternalSettings = Field(default_factory=InternalSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
 
@@ -75,6 +78,7 @@ class IndexConfig(ProcessSettings):
     embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
     claim_check: ClaimCheckSettings = Field(default_factory=ClaimCheckSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    internal: InternalSettings = Field(default_factory=InternalSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
 

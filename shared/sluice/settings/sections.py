@@ -96,6 +96,38 @@ def _checked_keys(keys: dict[str, str]) -> dict[str, str]:
     return keys
 
 
+class InternalSettings(Section):
+    """The credential of calls between Sluice's own services: the RQ workers present it to
+    transform, index and the dead-letter sink, searchapi to embed; those refuse a request
+    without it (but /healthz, /readyz, /metrics) once it is set. Empty: no check (a local stack
+    always sets one, see dev/stack.py). A secret: set it by variable or a mounted file, never in
+    `conf/`."""
+
+    token: str = ""
+    token_file: Path | None = None
+
+    @field_validator("token_file")
+    @classmethod
+    def _readable(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            _read_token_file(path)
+        return path
+
+    def value(self) -> str:
+        """The token: the file's (a mounted Secret) if one is named, else `token`."""
+        return _read_token_file(self.token_file) if self.token_file is not None else self.token
+
+
+def _read_token_file(path: Path) -> str:
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc}") from None
+    if not token:
+        raise ValueError(f"{path} is empty: it must hold the internal token")
+    return token
+
+
 class ChunkerSettings(Section):
     """How documents are cut into chunks (sizes in characters)."""
 
