@@ -91,8 +91,22 @@ format: setup  ## apply ruff's fixes and formatting
 # SMOKE=1: a few dozen documents (bench) or a small SciFact slice with the hashing embedder
 # (eval), in seconds; what `make smoke` runs. Their figures are never asserted.
 SMOKE ?=
-bench: setup  ## pipeline vs direct throughput (starts its own stack); SMOKE=1: 40 documents
+bench: setup  ## pipeline vs direct throughput, then `make load` and `make recovery`; SMOKE=1: the quick forms
 	$(UV) run --frozen python bench/pipeline_throughput.py $(if $(SMOKE),--docs 40 --batch 20) $(BENCH_ARGS)
+	$(MAKE) load recovery
+
+# Each of these starts a stack of its own (a temporary folder, free ports) and always stops it;
+# LOAD_ARGS, FLOOD_ARGS and RECOVERY_ARGS pass options to each script (`--help` lists them).
+.PHONY: load load-tools recovery
+load: setup model load-tools  ## searchapi under 200 connections for 60 s (wrk), then ingest flooded by 16 clients with 10,000 documents; SMOKE=1: quick forms
+	$(UV) run --frozen python bench/load_searchapi.py $(if $(SMOKE),--quick) $(LOAD_ARGS)
+	$(UV) run --frozen python bench/ingest_flood.py $(if $(SMOKE),--quick) $(FLOOD_ARGS)
+
+recovery: setup  ## kill -9 each component mid-ingest: seconds from the restart until the indexed rate is back; SMOKE=1: two components
+	$(UV) run --frozen python bench/recovery.py $(if $(SMOKE),--quick) $(RECOVERY_ARGS)
+
+load-tools:  ## wrk, the HTTP load generator of `make load` (Debian's package)
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
 
 QUERIES ?=
 QRELS ?=

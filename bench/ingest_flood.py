@@ -14,11 +14,13 @@ default) and always stops it. Then:
    chunks and with the chunker's count of the documents.
 
 Meanwhile it samples every stack process's RSS (from /proc, forked children included) and the
-transform queue's depth. It prints the status counts, the POST latencies, the submission and
-indexing rates, the chunk counts and each process's start, peak and end RSS; it exits non-zero
-if there was a failure, a document not indexed or a chunk count that differs.
+depth of each delivery queue (ingest answers 429 while transform's holds more than
+`ingest.queue_bound` jobs; a job carries one POST's documents). It prints the status counts,
+the POST latencies, the submission and indexing rates, the queues' peaks, the chunk counts and
+each process's start, peak and end RSS; it exits non-zero if there was a failure, a document
+not indexed or a chunk count that differs.
 
-    uv run --frozen python bench/ingest_flood.py [--docs 10000] [--clients 16] [--batch 10]
+    uv run --frozen python bench/ingest_flood.py [--docs 10000] [--clients 16] [--batch 5]
     uv run --frozen python bench/ingest_flood.py --quick          # 300 documents
 """
 
@@ -165,17 +167,16 @@ def post_until_acknowledged(
         tally.lost_batches += 1
 
 
-def transform_queue(redis: Redis) -> Queue:
-    """The RQ queue in front of transform (the one ingest's 429 watches)."""
-    return Queue(subscriber_queues()["transform"], connection=redis)
+def delivery_queues(redis: Redis) -> dict[str, Queue]:
+    """The RQ queue of each subscriber (ingest's 429 watches the transform one)."""
+    return {name: Queue(queue, connection=redis) for name, queue in subscriber_queues().items()}
 
 
 def flood(
     stack: Stack, key: str, documents: list[dict[str, Any]], args: argparse.Namespace
-) -> tuple[Tally, float, float, int]:
+) -> tuple[Tally, float, float]:
     """Run the clients until every batch is acknowledged or given up; the tally, when the
-    first POST was sent (epoch), the seconds from it to the last 202, and the peak depth of the
-    transform queue."""
+    first POST was sent (epoch) and the seconds from it to the last 202."""
     batches: queue.Queue[list[dict[str, Any]]] = queue.Queue()
     for start in range(0, len(documents), args.batch):
         batches.put(documents[start : start + args.batch])
@@ -189,26 +190,45 @@ def flood(
         )
         for n in range(args.clients)
     ]
-    redis = Redis.from_url(stack.url("redis"))
-    jobs = transform_queue(redis)
-    peak_depth = 0
     first_post = time.time()
     started = time.monotonic()
     shown = started
-    try:
-        for thread in threads:
-            thread.start()
-        while any(thread.is_alive() for thread in threads):
-            peak_depth = max(peak_depth, jobs.count)
-            if time.monotonic() - shown >= 5:
-                with tally.lock:
-                    done, codes = len(tally.acknowledged), dict(tally.statuses)
-                say(f"  {done} acknowledged; answers so far {codes}; transform queue {jobs.count}")
-                shown = time.monotonic()
-            time.sleep(0.25)
-    finally:
-        redis.close()
-    return tally, first_post, tally.last_202 - started, peak_depth
+    for thread in threads:
+        thread.start()
+    while any(thread.is_alive() for thread in threads):
+        if time.monotonic() - shown >= 5:
+            with tally.lock:
+                done, codes = len(tally.acknowledged), dict(tally.statuses)
+            say(f"  {done} acknowledged; answers so far {codes}")
+            shown = time.monotonic()
+        time.sleep(0.25)
+    return tally, first_post, tally.last_202 - started
+
+
+class DepthSampler:
+    """Samples the depth (waiting jobs) of every delivery queue in a thread; the peaks."""
+
+    def __init__(self, stack: Stack, interval: float = 0.25) -> None:
+        self.redis = Redis.from_url(stack.url("redis"))
+        self.queues = delivery_queues(self.redis)
+        self.peak = dict.fromkeys(self.queues, 0)
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="depth-sampler", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            for name, jobs in self.queues.items():
+                self.peak[name] = max(self.peak[name], jobs.count)
+
+    def __enter__(self) -> DepthSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.redis.close()
 
 
 def drain(
@@ -278,7 +298,7 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--docs", type=int, default=10_000, help="documents (10000)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (16)")
-    parser.add_argument("--batch", type=int, default=10, help="documents per POST (10)")
+    parser.add_argument("--batch", type=int, default=5, help="documents per POST (5)")
     parser.add_argument(
         "--attempts", type=int, default=20, help="failures after which a batch is given up (20)"
     )
@@ -322,7 +342,7 @@ def main() -> None:
     env = {"SLUICE_AUTH__API_KEYS": json.dumps({key: TENANT})}
     if args.queue_bound:
         env["SLUICE_INGEST__QUEUE_BOUND"] = str(args.queue_bound)
-    bound = args.queue_bound or load_settings(IngestConfig).ingest.queue_bound
+    bound = args.bound = args.queue_bound or load_settings(IngestConfig).ingest.queue_bound
     say(
         f"{len(documents)} documents ({expected_chunks} chunks), {args.clients} clients, "
         f"batches of {args.batch}, queue bound {bound}; starting the stack ({args.embedder})"
@@ -330,14 +350,14 @@ def main() -> None:
     with running_stack(args.keep_dir, args.embedder, extra_env=env) as stack:
         loads = [load_average()]
         say(f"load before: {loads[0]}; flooding")
-        with RssSampler(stack) as rss:
-            tally, first_post, submit_seconds, peak_depth = flood(stack, key, documents, args)
+        with RssSampler(stack) as rss, DepthSampler(stack) as depths:
+            tally, first_post, submit_seconds = flood(stack, key, documents, args)
             say(f"all batches answered in {submit_seconds:.1f} s; waiting until all are indexed")
             statuses, chunks, waited, latest = drain(stack, tally.acknowledged, args.timeout)
         loads.append(load_average())
         rows = milvus_rows(stack, chunks)
         problems = report(
-            args, tally, submit_seconds, peak_depth, statuses, chunks, rows, expected_chunks
+            args, tally, submit_seconds, depths.peak, statuses, chunks, rows, expected_chunks
         )
         print(
             f"\nindexed: the last document {latest - first_post:.1f} s after the first POST "
@@ -356,7 +376,7 @@ def report(
     args: argparse.Namespace,
     tally: Tally,
     submit_seconds: float,
-    peak_depth: int,
+    peak_depth: dict[str, int],
     statuses: Counter[str],
     chunks: int,
     rows: int,
@@ -380,7 +400,12 @@ def report(
     print(
         f"  acknowledged {acknowledged} of {args.docs} documents in {submit_seconds:.1f} s "
         f"({acknowledged / max(submit_seconds, 1e-9):.0f} docs/s); {tally.unchanged} answered "
-        f"unchanged; transform queue peak {peak_depth} jobs"
+        f"unchanged"
+    )
+    print(
+        "  delivery queues, peak waiting jobs: "
+        + ", ".join(f"{name} {depth}" for name, depth in peak_depth.items())
+        + f" (ingest answers 429 above {args.bound} on transform's)"
     )
     failures = sum(tally.failures.values())
     print(f"  failures: {failures}" + ("" if not failures else f" {dict(tally.failures)}"))
