@@ -21,7 +21,7 @@ each process's start, peak and end RSS; it exits non-zero if there was a failure
 not indexed or a chunk count that differs.
 
     uv run --frozen python bench/ingest_flood.py [--docs 10000] [--clients 16] [--batch 5]
-    uv run --frozen python bench/ingest_flood.py --quick          # 300 documents
+    uv run --frozen python bench/ingest_flood.py --quick          # 300 documents, bound 10, 1 s
 """
 
 from __future__ import annotations
@@ -310,6 +310,12 @@ def parse_args() -> argparse.Namespace:
         help="ingest.queue_bound for the stack (default: the configured one)",
     )
     parser.add_argument(
+        "--retry-after",
+        type=int,
+        default=0,
+        help="ingest.retry_after_seconds for the stack (default: the configured one)",
+    )
+    parser.add_argument(
         "--embedder",
         choices=["hashing", "minilm"],
         default="hashing",
@@ -318,13 +324,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--timeout", type=float, default=1800, help="seconds to wait until all are indexed"
     )
-    parser.add_argument("--quick", action="store_true", help="the smoke form: 300 documents")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="the smoke form: 300 documents, queue bound 10 (so that 429s are seen), "
+        "Retry-After 1 s",
+    )
     parser.add_argument(
         "--keep-dir", action="store_true", help="keep the stack's temporary folder (logs)"
     )
     args = parser.parse_args()
     if args.quick:
-        args.docs = 300
+        args.docs, args.queue_bound = 300, args.queue_bound or 10
+        args.retry_after = args.retry_after or 1
     if min(args.docs, args.clients, args.batch, args.attempts) < 1:
         parser.error("--docs, --clients, --batch and --attempts must be at least 1")
     return args
@@ -342,6 +354,8 @@ def main() -> None:
     env = {"SLUICE_AUTH__API_KEYS": json.dumps({key: TENANT})}
     if args.queue_bound:
         env["SLUICE_INGEST__QUEUE_BOUND"] = str(args.queue_bound)
+    if args.retry_after:
+        env["SLUICE_INGEST__RETRY_AFTER_SECONDS"] = str(args.retry_after)
     bound = args.bound = args.queue_bound or load_settings(IngestConfig).ingest.queue_bound
     say(
         f"{len(documents)} documents ({expected_chunks} chunks), {args.clients} clients, "
