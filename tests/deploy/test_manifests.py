@@ -288,6 +288,53 @@ def test_secrets_override_the_config_map(cluster: Any) -> None:
             assert sources == ["configMapRef", "secretRef"], name  # later wins
 
 
+def _takes_internal_token(container: dict[str, Any]) -> bool:
+    token = [e for e in container.get("env", []) if e["name"] == "SLUICE_INTERNAL__TOKEN"]
+    if not token:
+        return False
+    assert token[0]["valueFrom"]["secretKeyRef"] == {
+        "name": "sluice-internal",
+        "key": "internal-token",
+    }
+    return True
+
+
+def test_the_internal_token_goes_to_callers_and_to_functions_no_broker_route_reaches(
+    cluster: Any, routing: Any
+) -> None:
+    """Broker deliveries carry no token: a function a broker route delivers to (and the
+    dead-letter sink) must not require it, every other internal function must, and each caller
+    must present it. The shared Secret `sluice-secrets` must not carry it, or index would get it."""
+    broker_fed = {"dead-letter"} | {
+        r.to for r in manifests.effective_routes(routing, "per-route") if r.transport == "broker"
+    }
+    holders = {
+        name
+        for name, spec in pod_specs(cluster)
+        if any(_takes_internal_token(c) for c in spec["containers"])
+    }
+    callers = {"sluice-worker", "searchapi", "transform"}
+    required = {"transform", "index", "embed"} - broker_fed
+    assert holders == callers | required
+    assert holders.isdisjoint(broker_fed)
+    assert "create secret generic sluice-internal" in (REPO / "docs/deploy.md").read_text()
+
+
+def test_a_network_policy_guards_every_internal_function(cluster: Any) -> None:
+    policy = cluster[("NetworkPolicy", "sluice-internal-functions")]["spec"]
+    [selector] = policy["podSelector"]["matchExpressions"]
+    assert selector["key"] == "serving.knative.dev/service"
+    assert set(selector["values"]) == {"transform", "index", "embed", "dead-letter"}
+    for name in selector["values"]:
+        labels = cluster[("Service", name)]["metadata"]["labels"]
+        assert labels["networking.knative.dev/visibility"] == "cluster-local", name
+    [rule] = policy["ingress"]
+    same_namespace, namespaces = rule["from"]
+    assert same_namespace == {"podSelector": {}}
+    [allowed] = namespaces["namespaceSelector"]["matchExpressions"]
+    assert {"knative-serving", "knative-eventing"} <= set(allowed["values"])
+
+
 # ---- tools/deploy/schemas.py: the strict schemas kubeconform uses --------------------------
 
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Checks the Helm chart helm/sluice offline:
 #   1. every key of values.yaml is documented with `## @param` (and every @param names a key);
-#   2. `helm lint --strict` (values validated against values.schema.json) for the defaults and
-#      for each ci/*-values.yaml;
+#   2. `helm lint --strict` (values validated against values.schema.json) for each
+#      ci/*-values.yaml;
 #   3. `helm template` of each, written to $RENDERED_DIR/helm-<name>.yaml for
 #      check_knative.sh (kubeconform with the CRD schemas, Knative's own validation), plus
 #      sanity checks on the output: no duplicate objects, no empty or repeated env variables,
@@ -10,7 +10,8 @@
 #      objects that must (not) be there;
 #   4. negative cases that must fail, each with its own message: a value of the wrong type and
 #      a misspelt key (values.schema.json), a worker grace period shorter than the longest
-#      delivery and half of an inline Redis credential (template `fail`s).
+#      delivery, half of an inline Redis credential, the bare defaults (published endpoints
+#      without API keys) and no Redis credentials (template `fail`s).
 # Needs helm in $TOOLS_DIR (`make deploy-tools`) and the uv environment (`make setup`).
 set -euo pipefail
 
@@ -38,8 +39,9 @@ uv run --frozen python tools/deploy/helm_checks.py params "$CHART/values.yaml"
 mkdir -p "$RENDERED"
 rm -f "$RENDERED"/helm-*.yaml
 
-# name -> values file ("" for the chart's defaults)
-declare -A SETS=([defaults]="")
+# name -> values file. The chart's bare defaults are a negative case below: an install must give
+# API keys (or ask for none) and Redis's credentials (or ask for none).
+declare -A SETS=()
 for file in "$CHART"/ci/*-values.yaml; do
     [[ -e "$file" ]] || fail "no $CHART/ci/*-values.yaml"
     name="$(basename "$file" -values.yaml)"
@@ -81,8 +83,14 @@ expect_failure "a misspelt top-level key (schema additionalProperties)" "additio
 printf 'worker:\n  terminationGracePeriodSeconds: 60\n' >"$TMP/short-grace.yaml"
 expect_failure "worker grace period below the delivery timeout (template fail)" "is shorter than the longest delivery" \
     template "$RELEASE" "$CHART" -n "$NAMESPACE" --kube-version "$KUBE_VERSION" -f "$TMP/short-grace.yaml"
-printf 'redis:\n  auth:\n    password: only-half\n' >"$TMP/half-redis.yaml"
+printf 'auth:\n  existingSecret: keys\nredis:\n  auth:\n    password: only-half\n' >"$TMP/half-redis.yaml"
 expect_failure "an inline Redis password without its URL (template fail)" "redis.auth.url and redis.auth.password go together" \
     template "$RELEASE" "$CHART" -n "$NAMESPACE" --kube-version "$KUBE_VERSION" -f "$TMP/half-redis.yaml"
+
+expect_failure "the bare defaults: published endpoints without API keys (template fail)" "no API keys are configured" \
+    template "$RELEASE" "$CHART" -n "$NAMESPACE" --kube-version "$KUBE_VERSION"
+printf 'auth:\n  existingSecret: keys\n' >"$TMP/no-redis-auth.yaml"
+expect_failure "no Redis credentials (template fail)" "no Redis credentials" \
+    template "$RELEASE" "$CHART" -n "$NAMESPACE" --kube-version "$KUBE_VERSION" -f "$TMP/no-redis-auth.yaml"
 
 echo "check_helm: OK (rendered into $RENDERED)"

@@ -21,14 +21,21 @@ import yaml
 
 # Per values set (ci/<name>-values.yaml): kinds that must be present / absent.
 EXPECT: dict[str, tuple[set[str], set[str]]] = {
-    "defaults": (
-        {"Broker", "Trigger", "SinkBinding", "ScaledObject", "Deployment"},
-        {"PodMonitor", "ServiceMonitor", "PrometheusRule", "Secret"},
+    "default": (
+        {"Broker", "Trigger", "SinkBinding", "ScaledObject", "Deployment", "NetworkPolicy"},
+        {"PodMonitor", "ServiceMonitor", "PrometheusRule"},
     ),
-    "default": ({"Broker", "Trigger", "SinkBinding", "ScaledObject"}, {"PodMonitor"}),
     "rq-only": (
         {"Deployment"},
-        {"Broker", "Trigger", "SinkBinding", "ScaledObject", "TriggerAuthentication"},
+        {
+            "Broker",
+            "Trigger",
+            "SinkBinding",
+            "ScaledObject",
+            "TriggerAuthentication",
+            "NetworkPolicy",
+            "Secret",
+        },
     ),
     "broker": ({"Trigger"}, {"Broker", "ScaledObject", "SinkBinding", "TriggerAuthentication"}),
     "full": (
@@ -96,6 +103,7 @@ def check_rendered(rendered: Path, chart: Path) -> list[str]:
                 f"{path.name}: {doc['kind']} {doc['metadata']['name']}", doc
             )
         problems += _routing_problems(path.name, docs, routes, table["subscribers"])
+        problems += _internal_token_problems(path.name, docs, routes)
         if name == "full":
             problems += _observability_problems(path.name, docs, chart)
         print(f"  {path.name}: {len(docs)} objects ({', '.join(sorted(kinds))})")
@@ -190,6 +198,36 @@ def _routing_problems(
         served += [args[i + 1] for i, arg in enumerate(args[:-1]) if arg == "--queue"]
     if served != queues:
         problems.append(f"{file}: workers serve {served}, routes.yaml[{transport}] needs {queues}")
+    return problems
+
+
+def _internal_token_problems(
+    file: str, docs: list[dict[str, Any]], routes: dict[str, list[dict[str, Any]]]
+) -> list[str]:
+    """SLUICE_INTERNAL__TOKEN goes to its callers (workers, searchapi) and to the functions that
+    require it: embed, and transform and index unless a broker route delivers to them."""
+    [config] = [
+        d
+        for d in docs
+        if d["kind"] == "ConfigMap" and "SLUICE_ROUTING__TRANSPORT" in d.get("data", {})
+    ]
+    fullname = config["metadata"]["name"].removesuffix("-config")
+    listed = routes[config["data"]["SLUICE_ROUTING__TRANSPORT"]]
+    by_broker = {r["to"] for r in listed if r["transport"] == "broker"} | {"dead-letter"}
+    problems = []
+    for doc in docs:
+        if doc["kind"] not in ("Service", "Deployment") or "template" not in doc["spec"]:
+            continue
+        component = doc["metadata"]["name"].removeprefix(f"{fullname}-")
+        wanted = component in ("worker", "searchapi", "embed") or (
+            component in ("transform", "index") and component not in by_broker
+        )
+        containers = doc["spec"]["template"]["spec"]["containers"]
+        has = any(e["name"] == "SLUICE_INTERNAL__TOKEN" for e in containers[0].get("env", []))
+        if has != wanted:
+            problems.append(
+                f"{file}: {component} {'lacks' if wanted else 'gets'} SLUICE_INTERNAL__TOKEN"
+            )
     return problems
 
 

@@ -166,3 +166,20 @@ the chart's Secret changes, since env vars are read only at start.
 checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
 checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256sum }}
 {{- end -}}
+
+{{/* The Secret holding the internal token: the user's, else the chart's `<fullname>-internal`. */}}
+{{- define "sluice.internalSecretName" -}}
+{{- if .Values.internal.existingSecret -}}
+{{- .Values.internal.existingSecret -}}
+{{- else -}}
+{{- include "sluice.componentName" (dict "root" . "component" "internal") -}}
+{{- end -}}
+{{- end -}}
+
+{{/* SLUICE_INTERNAL__TOKEN, read from its Secret, as a YAML EnvVar: given to the callers (the
+workers, searchapi) and to the functions that require it (embed; transform and index when no
+broker route delivers to them). */}}
+{{- define "sluice.internalTokenEnv" -}}
+{{- $key := ternary .Values.internal.tokenKey "internal-token" (ne .Values.internal.existingSecret "") -}}
+{{- toYaml (dict "name" "SLUICE_INTERNAL__TOKEN" "valueFrom" (dict "secretKeyRef" (dict "name" (include "sluice.internalSecretName" .) "key" $key))) -}}
+{{- end -}}

@@ -93,3 +93,14 @@ e.g. sluice-document-embedded-to-index. */}}
 {{- define "sluice.isoSeconds" -}}
 {{- printf "PT%vS" . -}}
 {{- end -}}
+
+{{/* The subscribers some route of this release delivers to through the broker, with the
+dead-letter sink, sorted, as a YAML list: their requests carry no internal token (Knative
+Eventing adds no headers), so they do not require one. */}}
+{{- define "sluice.brokerSubscribers" -}}
+{{- $names := list "dead-letter" -}}
+{{- range (include "sluice.routes" . | fromYamlArray) -}}
+{{- if eq .transport "broker" }}{{ $names = append $names .to }}{{ end -}}
+{{- end -}}
+{{- toYaml ($names | uniq | sortAlpha) -}}
+{{- end -}}
