@@ -50,6 +50,15 @@ REJECTIONS = (
     PrimaryKeyException,
 )
 SCHEMA_VERSION = "v2"
+# gRPC keepalive as a default gRPC server allows it. pymilvus pings every 10 s even with no call
+# in flight; a server with gRPC's defaults (milvus-lite's) counts that as abuse and drops the
+# connection with GOAWAY `too_many_pings`, after which pymilvus 3.0.2's shared connection fails
+# to recover ("Too many pings") for the next client of the process. So: no pings while idle,
+# and at most every 5 minutes (the servers' default minimum) during a call.
+GRPC_OPTIONS = {
+    "grpc.keepalive_time_ms": 300_000,
+    "grpc.keepalive_permit_without_calls": 0,
+}
 EMBEDDER_PROPERTY = "sluice.embedder"
 
 
@@ -123,7 +132,10 @@ class ChunkStore:
         self.alias = settings.collection
         self.collection = collection_name(settings.collection, identity)
         self.client = MilvusClient(
-            uri=settings.uri, token=settings.token, timeout=settings.timeout_seconds
+            uri=settings.uri,
+            token=settings.token,
+            timeout=settings.timeout_seconds,
+            grpc_options=GRPC_OPTIONS,
         )
         self._write_lock = threading.Lock()
 
