@@ -18,12 +18,20 @@ from typing import Any
 import httpx
 from redis import Redis
 
-from dev.stack import Stack
+from dev.stack import MODEL_DIR, ROOT, Stack
 
 
 def say(message: str) -> None:
     """A progress line, shown at once even when stdout is a pipe."""
     print(message, flush=True)
+
+
+def use_embedder(kind: str) -> None:
+    """Settings for this process and every stack it starts: conf/ and the embedder `kind`
+    (`minilm` reads the model `make model` exported)."""
+    os.environ.setdefault("SLUICE_CONF_DIR", str(ROOT / "conf"))
+    os.environ["SLUICE_EMBEDDER__KIND"] = kind
+    os.environ["SLUICE_EMBEDDER__MODEL_DIR"] = str(MODEL_DIR)
 
 
 @contextlib.contextmanager

@@ -54,9 +54,10 @@ from bench.common import (  # noqa: E402
     percentile,
     running_stack,
     say,
+    use_embedder,
 )
 from bench.pipeline_throughput import make_documents  # noqa: E402
-from dev.stack import MODEL_DIR, Stack, subscriber_queues  # noqa: E402
+from dev.stack import Stack, subscriber_queues  # noqa: E402
 from sluice.chunker import chunk_text  # noqa: E402
 from sluice.lifecycle import Status  # noqa: E402
 from sluice.settings import (  # noqa: E402
@@ -345,9 +346,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     """Flood a private stack's ingest, wait until everything is indexed, print the figures."""
     args = parse_args()
-    os.environ.setdefault("SLUICE_CONF_DIR", str(ROOT / "conf"))
-    os.environ["SLUICE_EMBEDDER__KIND"] = args.embedder
-    os.environ["SLUICE_EMBEDDER__MODEL_DIR"] = str(MODEL_DIR)
+    use_embedder(args.embedder)
     documents = make_documents(args.docs, args.seed)
     expected_chunks = chunker_count(documents)
     key = secrets.token_urlsafe(24)

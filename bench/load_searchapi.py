@@ -53,10 +53,11 @@ from bench.common import (  # noqa: E402
     rss_bytes,
     running_stack,
     say,
+    use_embedder,
     wait_indexed,
 )
 from bench.search_latency import TENANT, make_documents, make_queries  # noqa: E402
-from dev.stack import MODEL_DIR, Stack  # noqa: E402
+from dev.stack import Stack  # noqa: E402
 from sluice.settings import QueuesConfig, load_settings  # noqa: E402
 from sluice.stores.documents import DocumentStore  # noqa: E402
 
@@ -310,9 +311,7 @@ def main() -> None:
     """Load a private stack, drive searchapi with wrk, print the figures."""
     args = parse_args()
     wrk_binary()
-    os.environ.setdefault("SLUICE_CONF_DIR", str(ROOT / "conf"))
-    os.environ["SLUICE_EMBEDDER__KIND"] = args.embedder
-    os.environ["SLUICE_EMBEDDER__MODEL_DIR"] = str(MODEL_DIR)
+    use_embedder(args.embedder)
     documents, chunks = make_documents(args.chunks, args.seed)
     queries = make_queries(args.queries, args.seed)
     key = secrets.token_urlsafe(24)

@@ -53,9 +53,10 @@ from bench.common import (  # noqa: E402
     post_documents,
     running_stack,
     say,
+    use_embedder,
     wait_indexed,
 )
-from dev.stack import MODEL_DIR, Stack  # noqa: E402
+from dev.stack import Stack  # noqa: E402
 
 GOAL = 0.5
 UPSERT_BATCH = 1000
@@ -355,9 +356,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     """Run both measurements on one private stack and print the comparison."""
     args = parse_args()
-    os.environ.setdefault("SLUICE_CONF_DIR", str(ROOT / "conf"))
-    os.environ["SLUICE_EMBEDDER__KIND"] = args.embedder
-    os.environ["SLUICE_EMBEDDER__MODEL_DIR"] = str(MODEL_DIR)
+    use_embedder(args.embedder)
     documents = make_documents(args.docs, args.seed)
     size = sum(len(d["text"]) for d in documents) / len(documents)
     say(f"{len(documents)} documents, {size:.0f} characters on average; starting the stack")

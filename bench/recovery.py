@@ -58,9 +58,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script (`python bench/...`): make `dev` importable
     sys.path.insert(0, str(ROOT))
 
-from bench.common import load_average, running_stack, say  # noqa: E402
+from bench.common import load_average, running_stack, say, use_embedder  # noqa: E402
 from bench.pipeline_throughput import make_documents  # noqa: E402
-from dev.stack import MODEL_DIR, Stack  # noqa: E402
+from dev.stack import Stack  # noqa: E402
 from sluice.lifecycle import Status  # noqa: E402
 from sluice.settings import (  # noqa: E402
     MilvusSettings,
@@ -432,9 +432,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     """Start a private stack, run each component's kill and restart, print the table."""
     args = parse_args()
-    os.environ.setdefault("SLUICE_CONF_DIR", str(ROOT / "conf"))
-    os.environ["SLUICE_EMBEDDER__KIND"] = args.embedder
-    os.environ["SLUICE_EMBEDDER__MODEL_DIR"] = str(MODEL_DIR)
+    use_embedder(args.embedder)
     documents = make_documents(args.docs, args.seed)
     say(f"load before: {load_average()} on {os.cpu_count()} CPUs; starting the stack")
     outcomes: list[Outcome] = []
