@@ -27,6 +27,10 @@ JSON = "application/json"
 STRUCTURED = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
 REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type")
+SPECVERSION = "1.0"
+# CloudEvents 1.0's context attributes are strings; extensions are strings, integers, booleans.
+STRING_ATTRIBUTES = {*REQUIRED_ATTRIBUTES, "datacontenttype", "dataschema", "subject", "time"}
+DATA_MEMBERS = ("data", "data_base64")
 MAX_JSON_DEPTH = 512  # how deep the decoder recurses differs by Python version: bound it here
 
 
@@ -156,6 +160,22 @@ def binary(event: CloudEvent) -> tuple[dict[str, str], bytes]:
 def _from_dict(item: Any, what: str) -> CloudEvent:
     if not isinstance(item, dict):
         raise BadRequest(f"{what} is not a JSON object", code="invalid_cloudevent")
+    missing = [a for a in REQUIRED_ATTRIBUTES if a not in item]
+    if missing:  # the SDK would make up a specversion
+        raise BadRequest(
+            f"{what} lacks required attributes: {', '.join(missing)}", code="invalid_cloudevent"
+        )
+    for name, value in item.items():
+        # The SDK takes any JSON (and fails with a TypeError on an object as specversion).
+        if name in DATA_MEMBERS:
+            continue
+        allowed = (str,) if name in STRING_ATTRIBUTES else (str, int, bool)
+        if not isinstance(value, allowed):
+            kind = "a string" if name in STRING_ATTRIBUTES else "a string, integer or boolean"
+            raise BadRequest(
+                f"{what}: attribute {name[:40]!r} must be {kind}",
+                code="invalid_cloudevent",
+            )
     try:
         return from_dict(item)
     except CloudEventError as exc:
@@ -165,6 +185,18 @@ def _from_dict(item: Any, what: str) -> CloudEvent:
 
 
 def _checked(event: CloudEvent, accepted: tuple[str, ...] | None) -> CloudEvent:
+    for attribute in REQUIRED_ATTRIBUTES:  # the SDK takes empty strings, numbers, objects
+        value = event.get(attribute)
+        if not isinstance(value, str) or not value:
+            raise BadRequest(
+                f"the CloudEvent's {attribute} must be a non-empty string",
+                code="invalid_cloudevent",
+            )
+    if event["specversion"] != SPECVERSION:
+        raise BadRequest(
+            f"CloudEvents {event['specversion'][:20]!r} is not supported; send {SPECVERSION}",
+            code="invalid_cloudevent",
+        )
     if accepted is not None and event["type"] not in accepted:
         raise BadRequest(
             f"unknown event type {event['type']!r}; this function accepts {', '.join(accepted)}",

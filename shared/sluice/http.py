@@ -18,12 +18,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+import flask
 import redis
 from cloudevents.http import CloudEvent
 from flask import Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
-from werkzeug.exceptions import ClientDisconnected
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.exceptions import NotFound as WerkzeugNotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
@@ -115,12 +116,14 @@ class FunctionApp:
         except (WerkzeugNotFound, RequestRedirect):
             response = error_response(NotFound(f"no route for {shorten(request.path)}"))
         except WerkzeugMethodNotAllowed as exc:
+            allowed = sorted(exc.valid_methods or [])
             response = error_response(
                 MethodNotAllowed(
                     f"{request.method} is not allowed on {shorten(request.path)}",
-                    details={"allowed": sorted(exc.valid_methods or [])},
+                    details={"allowed": allowed},
                 )
             )
+            response.headers["Allow"] = ", ".join(allowed)  # RFC 9110: a 405 names them
         except Exception as exc:  # the edge: everything becomes a JSON error
             response = error_response(as_sluice_error(exc))
         assert isinstance(response, Response)
@@ -195,6 +198,18 @@ def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
         {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "message": e["msg"]}
         for e in exc.errors()
     ]
+
+
+def framework_error(exc: HTTPException) -> Response:
+    """What the web framework answers itself, before a function sees the request, in the one
+    JSON error shape: functions-framework's URL rules match no path with a line break in it
+    (and abort `/robots.txt`, `/favicon.ico`), which Flask would answer with an HTML page."""
+    status = exc.code or 500
+    if status == 404:
+        return error_response(NotFound(f"no route for {shorten(flask.request.path)}"))
+    error = SluiceError(exc.description or exc.name, code=exc.name.lower().replace(" ", "_"))
+    error.status = status
+    return error_response(error)
 
 
 def error_response(error: SluiceError) -> Response:

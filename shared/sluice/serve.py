@@ -21,7 +21,9 @@ from pathlib import Path
 
 import functions_framework
 from flask import Flask
+from werkzeug.exceptions import HTTPException
 
+from sluice.http import framework_error
 from sluice.logs import dict_config
 
 SERVER_LOGGERS = ("_granian", "granian.access")
@@ -38,6 +40,7 @@ def function_app() -> Flask:
     hooks = app.after_request_funcs.get(None, [])
     if functions_framework.read_request in hooks:
         hooks.remove(functions_framework.read_request)
+    app.register_error_handler(HTTPException, framework_error)  # JSON, not Flask's HTML
     return app
 
 

@@ -1,19 +1,27 @@
 """The search service's OpenAPI document (`docs/api/searchapi.openapi.yaml`) is a valid OpenAPI
-3.0 document and states the contract: its routes and methods, one error shape for every error
-answer, the documented error codes, and examples that match their schemas."""
+3.1 document and states the contract: its routes and methods, one error shape for every error
+answer, the documented error codes, and examples that match their schemas. Ingest's
+(`docs/api/ingest.openapi.yaml`) is valid with matching examples too, and both state the
+patterns the servers enforce. (tests/integration/test_api_contracts.py runs them against the
+servers.)"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from openapi_schema_validator import OAS30Validator, oas30_format_checker
-from openapi_spec_validator import OpenAPIV30SpecValidator, validate
+from openapi_schema_validator import OAS31Validator, oas31_format_checker
+from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "docs" / "api" / "searchapi.openapi.yaml"
+from sluice.events import DOCUMENT_ID_PATTERN, TENANT_PATTERN
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC_PATH = ROOT / "docs" / "api" / "searchapi.openapi.yaml"
+INGEST_SPEC_PATH = ROOT / "docs" / "api" / "ingest.openapi.yaml"
 ERROR_REF = "#/components/schemas/Error"
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -44,11 +52,20 @@ ERROR_CODES = {
 }
 
 
-@pytest.fixture(scope="module")
-def spec() -> dict[str, Any]:
-    with SPEC_PATH.open(encoding="utf-8") as f:
+def load(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as f:
         loaded: dict[str, Any] = yaml.safe_load(f)
     return loaded
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict[str, Any]:
+    return load(SPEC_PATH)
+
+
+@pytest.fixture(scope="module", params=[SPEC_PATH, INGEST_SPEC_PATH], ids=["searchapi", "ingest"])
+def any_spec(request: pytest.FixtureRequest) -> dict[str, Any]:
+    return load(request.param)
 
 
 def resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
@@ -82,9 +99,31 @@ def error_responses(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, 
             yield f"components.responses.{name}", "", response
 
 
-def test_is_a_valid_openapi_3_0_document(spec: dict[str, Any]) -> None:
-    assert spec["openapi"] == "3.0.3"
-    validate(spec, cls=OpenAPIV30SpecValidator)
+def test_is_a_valid_openapi_3_1_document(any_spec: dict[str, Any]) -> None:
+    assert any_spec["openapi"] == "3.1.0"
+    validate(any_spec, cls=OpenAPIV31SpecValidator)
+
+
+def go_pattern(name: str) -> str:
+    """A pattern searchapi enforces, from its source (`name = regexp.MustCompile(`...`)`)."""
+    source = (ROOT / "searchapi" / "internal" / "search" / "scope.go").read_text()
+    match = re.search(name + r" += regexp\.MustCompile\(`([^`]+)`\)", source)
+    assert match, name
+    return match.group(1)
+
+
+def test_the_specs_state_the_patterns_the_servers_enforce(any_spec: dict[str, Any]) -> None:
+    """Issue 11, item 7: the metadata-key pattern searchapi enforces was only in prose."""
+    schemas = any_spec["components"]["schemas"]
+    assert schemas["Tenant"]["pattern"] == TENANT_PATTERN == go_pattern("tenantName")
+    assert schemas["DocumentId"]["pattern"] == DOCUMENT_ID_PATTERN == go_pattern("documentID")
+    assert schemas["MetadataKey"]["pattern"] == go_pattern("metadataKey")
+
+
+def test_the_search_filter_constrains_its_metadata_keys(spec: dict[str, Any]) -> None:
+    search_filter = spec["components"]["schemas"]["SearchFilter"]
+    metadata = search_filter["properties"]["metadata"]
+    assert metadata["propertyNames"] == {"$ref": "#/components/schemas/MetadataKey"}
 
 
 def test_has_exactly_the_contracted_routes_and_methods(spec: dict[str, Any]) -> None:
@@ -159,7 +198,8 @@ def test_search_parameters_and_body_state_the_limits(spec: dict[str, Any]) -> No
         "filter",
         "min_score",
     }
-    search_filter = resolve(spec, body["properties"]["filter"])
+    assert body["properties"]["filter"]["anyOf"][1] == {"type": "null"}  # null: no filter
+    search_filter = resolve(spec, body["properties"]["filter"]["anyOf"][0])
     assert search_filter["additionalProperties"] is False
     assert set(search_filter["properties"]) == {"metadata", "document_id"}
     assert "^[A-Za-z_][A-Za-z0-9_]{0,63}$" in search_filter["properties"]["metadata"]["description"]
@@ -176,7 +216,7 @@ def test_document_status_fields(spec: dict[str, Any]) -> None:
         "failed",
         "deleted",
     ]
-    assert status["properties"]["error"]["nullable"] is True
+    assert status["properties"]["error"]["type"] == ["string", "null"]
 
 
 def media_examples(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], Any]]:
@@ -197,13 +237,13 @@ def media_examples(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], 
             yield f"{where} ({name})", media["schema"], resolve(spec, example)["value"]
 
 
-def test_examples_match_their_schemas(spec: dict[str, Any]) -> None:
+def test_examples_match_their_schemas(any_spec: dict[str, Any]) -> None:
     count = 0
-    for where, schema, example in media_examples(spec):
+    for where, schema, example in media_examples(any_spec):
         # The schema is checked inside the whole document so that its references resolve.
-        root = {**schema, "components": spec["components"]}
+        root = {**schema, "components": any_spec["components"]}
         errors = list(
-            OAS30Validator(root, format_checker=oas30_format_checker).iter_errors(example)
+            OAS31Validator(root, format_checker=oas31_format_checker).iter_errors(example)
         )
         assert not errors, f"{where}: {errors[0].message}"
         count += 1

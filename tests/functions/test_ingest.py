@@ -11,7 +11,8 @@ from cloudevents.http import CloudEvent
 from redis import Redis
 from rq import Queue
 
-from dev.stack import free_port
+from dev.stack import ROOT, free_port
+from sluice.serve import function_app
 from tests.functions.conftest import FunctionClient
 
 LIMITS = {"max_body_bytes": 8192, "max_document_bytes": 1000, "max_batch_documents": 3}
@@ -243,6 +244,34 @@ def bad_requests(tenant: str) -> list[tuple[str, str, dict[str, str], bytes, int
             "invalid_cloudevent",
         ),
         ("event of unknown type", "/", structured_headers, structured, 400, "unknown_event_type"),
+        # Issue 11 (schemathesis): an event with an empty source, or without a specversion
+        # (the SDK made one up), was accepted.
+        (
+            "structured event with an empty source",
+            "/",
+            {"content-type": "application/cloudevents+json"},
+            json.dumps(
+                {
+                    "specversion": "1.0",
+                    "id": "1",
+                    "source": "",
+                    "type": "dev.sluice.document.submitted",
+                    "data": doc,
+                }
+            ).encode(),
+            400,
+            "invalid_cloudevent",
+        ),
+        (
+            "structured event without specversion",
+            "/documents",
+            {"content-type": "application/cloudevents+json"},
+            json.dumps(
+                {"id": "1", "source": "/t", "type": "dev.sluice.document.submitted", "data": doc}
+            ).encode(),
+            400,
+            "invalid_cloudevent",
+        ),
         (
             "structured event, bad JSON",
             "/",
@@ -309,6 +338,57 @@ def test_unknown_documents_and_wrong_methods(
     response = getattr(client, method)(f"/documents/unknown?tenant={tenant}")
     assert response.status_code == status
     assert response.get_json()["error"]["code"] == code
+    if status == 405:  # RFC 9110; it was missing (issue 11, schemathesis)
+        assert response.headers["Allow"] == "DELETE, GET, HEAD"
+
+
+@pytest.mark.parametrize("keys", [{}, {"key-empty-tenant": "acme"}])
+@pytest.mark.parametrize("method", ["get", "delete"])
+def test_an_empty_tenant_in_the_query_is_refused_not_taken_for_none(
+    function_client: FunctionClient, keys: dict[str, str], method: str
+) -> None:
+    """Issue 11, item 7: `?tenant=` names no tenant name; it is not "no tenant named"."""
+    client = function_client("ingest", auth={"api_keys": keys})
+    headers = {"Authorization": "Bearer key-empty-tenant"} if keys else {}
+    response = getattr(client, method)("/documents/some-doc?tenant=", headers=headers)
+    assert response.status_code == 422, response.get_data(as_text=True)
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_tenant"
+    assert "tenant" in error["message"]
+
+
+@pytest.mark.parametrize("keys", [{}, {"key-empty-tenant": "acme"}])
+def test_an_empty_tenant_in_a_document_is_refused(
+    function_client: FunctionClient, redis_client: Redis, keys: dict[str, str]
+) -> None:
+    client = function_client("ingest", auth={"api_keys": keys})
+    headers = {"Authorization": "Bearer key-empty-tenant"} if keys else {}
+    doc_id = f"empty-tenant-{uuid.uuid4().hex[:8]}"
+    document = {"id": doc_id, "text": "x", "tenant": ""}
+    for body in (document, {"documents": [document]}):
+        response = client.post("/documents", json=body, headers=headers)
+        assert response.status_code == 422, response.get_data(as_text=True)
+        error = response.get_json()["error"]
+        assert error["code"] == "validation_failed"
+        assert [d["field"].rsplit(".", 1)[-1] for d in error["details"]] == ["tenant"]
+    assert redis_client.keys(f"sluice:doc:*:{doc_id}") == []
+
+
+def test_the_served_app_answers_paths_no_rule_matches_in_json(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """functions-framework's URL rules match no path with a line break (nor `/robots.txt`):
+    Flask answered those with an HTML page (issue 11, schemathesis)."""
+    monkeypatch.setenv("SLUICE_CONF_DIR", str(ROOT / "conf"))
+    monkeypatch.setenv("FUNCTION_SOURCE", str(ROOT / "functions" / "ingest" / "main.py"))
+    monkeypatch.setenv("FUNCTION_TARGET", "ingest")
+    client = function_app().test_client()
+    for path in ("/documents/a%0Ab", "/a%0A", "/robots.txt"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response.mimetype == "application/json", path
+        assert response.get_json()["error"]["code"] == "not_found", path
+    assert client.get("/healthz").get_json() == {"status": "ok"}
 
 
 def test_a_full_queue_answers_429_with_retry_after(

@@ -1,6 +1,9 @@
-"""sluice.codec.parse_json: every malformed body is a 400 naming the problem, on every Python."""
+"""sluice.codec: every malformed body is a 400 naming the problem, on every Python; an event
+lacking a required attribute (or with an empty one) is refused."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -44,3 +47,45 @@ def test_malformed_bodies_name_their_problem(body: bytes, code: str) -> None:
     with pytest.raises(BadRequest) as raised:
         codec.parse_json(body)
     assert raised.value.code == code
+
+
+STRUCTURED = {"content-type": codec.STRUCTURED}
+EVENT = {"specversion": "1.0", "id": "e1", "source": "/t", "type": "t.x", "data": {"text": "x"}}
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        # Issue 11 (schemathesis on ingest): each of these was decoded and accepted.
+        (STRUCTURED, {k: v for k, v in EVENT.items() if k != "specversion"}),
+        (STRUCTURED, {**EVENT, "source": ""}),
+        (STRUCTURED, {**EVENT, "id": ""}),
+        (STRUCTURED, {**EVENT, "id": 5}),
+        (STRUCTURED, {**EVENT, "specversion": "0.3"}),
+        (STRUCTURED, {**EVENT, "specversion": {}}),  # was a 500: a TypeError in the SDK
+        (STRUCTURED, {**EVENT, "specversion": ["1.0"]}),
+        (STRUCTURED, {**EVENT, "datacontenttype": {}}),
+        (STRUCTURED, {**EVENT, "subject": None}),
+        (STRUCTURED, {**EVENT, "traceparent": ["00-…"]}),
+        ({"ce-specversion": "1.0", "ce-id": "e1", "ce-source": "", "ce-type": "t.x"}, {}),
+        ({"ce-specversion": "1.0", "ce-id": "", "ce-source": "/t", "ce-type": "t.x"}, {}),
+    ],
+)
+def test_an_event_needs_every_required_attribute_as_a_non_empty_string(
+    headers: dict[str, str], body: object
+) -> None:
+    with pytest.raises(BadRequest) as raised:
+        codec.decode(headers, json.dumps(body).encode(), None)
+    assert raised.value.code == "invalid_cloudevent"
+    # In a batch, too.
+    if headers is STRUCTURED:
+        with pytest.raises(BadRequest) as raised:
+            codec.decode({"content-type": codec.BATCH}, json.dumps([body]).encode(), None)
+        assert raised.value.code == "invalid_cloudevent"
+
+
+def test_a_complete_event_decodes_with_its_extensions() -> None:
+    body = {**EVENT, "subject": "doc", "tenant": "acme", "attempt": 2, "replayed": True}
+    (event,), batch = codec.decode(STRUCTURED, json.dumps(body).encode(), ["t.x"])
+    assert (event["id"], event["source"], event.data, batch) == ("e1", "/t", {"text": "x"}, False)
+    assert (event["tenant"], event["attempt"], event["replayed"]) == ("acme", 2, True)

@@ -100,7 +100,8 @@ func (h *handlers) ready(c *gin.Context) {
 }
 
 func (h *handlers) searchGet(c *gin.Context) {
-	req := search.Request{Query: c.Query("q"), Mode: c.Query("mode"), Tenant: c.Query("tenant")}
+	tenant, named := c.GetQuery("tenant")
+	req := search.Request{Query: c.Query("q"), Mode: c.Query("mode"), Tenant: tenant}
 	var err error
 	if req.K, err = intParam(c, "k", "invalid_k"); err != nil {
 		abort(c, err)
@@ -110,14 +111,21 @@ func (h *handlers) searchGet(c *gin.Context) {
 		abort(c, err)
 		return
 	}
-	h.search(c, req)
+	h.search(c, req, named)
+}
+
+// searchBody is the body of a POST search: a search.Request whose tenant, when named, may be
+// told from an empty one (which is not a tenant name).
+type searchBody struct {
+	search.Request
+	Tenant *string `json:"tenant"`
 }
 
 func (h *handlers) searchPost(c *gin.Context) {
-	var req search.Request
+	var body searchBody
 	decoder := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxBodyBytes))
 	decoder.DisallowUnknownFields()
-	if err := decoder.Decode(&req); err != nil {
+	if err := decoder.Decode(&body); err != nil {
 		abort(c, newError(http.StatusBadRequest, "invalid_json", "the body is not a valid search request: "+err.Error()))
 		return
 	}
@@ -125,11 +133,16 @@ func (h *handlers) searchPost(c *gin.Context) {
 		abort(c, newError(http.StatusBadRequest, "invalid_json", "the body holds more than one JSON value"))
 		return
 	}
-	h.search(c, req)
+	req := body.Request
+	if body.Tenant != nil {
+		req.Tenant = *body.Tenant
+	}
+	h.search(c, req, body.Tenant != nil)
 }
 
-func (h *handlers) search(c *gin.Context, req search.Request) {
-	tenant, err := h.tenant(c, req.Tenant)
+// search runs the request for its tenant; named says whether the request named one.
+func (h *handlers) search(c *gin.Context, req search.Request, named bool) {
+	tenant, err := h.tenant(c, req.Tenant, named)
 	if err != nil {
 		abort(c, err)
 		return
@@ -150,7 +163,8 @@ func (h *handlers) search(c *gin.Context, req search.Request) {
 }
 
 func (h *handlers) document(c *gin.Context) {
-	tenant, err := h.tenant(c, c.Query("tenant"))
+	requested, named := c.GetQuery("tenant")
+	tenant, err := h.tenant(c, requested, named)
 	if err != nil {
 		abort(c, err)
 		return
@@ -166,19 +180,20 @@ func (h *handlers) document(c *gin.Context) {
 }
 
 // tenant is the request's tenant: the key's when keys are configured (naming another one is
-// forbidden), else the one the request names, else the default tenant.
-func (h *handlers) tenant(c *gin.Context, requested string) (string, error) {
-	if requested != "" && !search.ValidTenant(requested) {
+// forbidden), else the one the request names, else the default tenant. A named tenant must be
+// a tenant name: the empty string is not one, nor does it mean "none named".
+func (h *handlers) tenant(c *gin.Context, requested string, named bool) (string, error) {
+	if named && !search.ValidTenant(requested) {
 		return "", newError(http.StatusBadRequest, "invalid_tenant", fmt.Sprintf("%q is not a valid tenant name", requested))
 	}
 	if h.Keys.Enabled() {
 		keyTenant := c.GetString(tenantKey)
-		if requested != "" && requested != keyTenant {
+		if named && requested != keyTenant {
 			return "", newError(http.StatusForbidden, "forbidden", "this key does not give access to tenant "+strconv.Quote(requested))
 		}
 		return keyTenant, nil
 	}
-	if requested == "" {
+	if !named {
 		requested = defaultTenant
 	}
 	c.Set(tenantKey, requested)

@@ -119,6 +119,12 @@ func TestRoutesAndErrors(t *testing.T) {
 		{name: "unknown field", method: "POST", target: "/v1/search", body: `{"query":"q","limit":3}`, status: 400, code: "invalid_json"},
 		{name: "two values", method: "POST", target: "/v1/search", body: `{"query":"q"} {}`, status: 400, code: "invalid_json"},
 		{name: "bad tenant", method: "GET", target: "/v1/search?q=q&tenant=Not%20Valid", status: 400, code: "invalid_tenant"},
+		// An empty tenant is not a tenant name (issue 11: it was taken for "none named").
+		{name: "empty tenant in the query", method: "GET", target: "/v1/search?q=q&tenant=", status: 400, code: "invalid_tenant"},
+		{name: "empty tenant in the body", method: "POST", target: "/v1/search", body: `{"query":"q","tenant":""}`, status: 400, code: "invalid_tenant"},
+		{name: "empty tenant with a key", method: "GET", target: "/v1/search?q=q&tenant=", keys: map[string]string{"k1": "acme"}, header: map[string]string{"Authorization": "Bearer k1"}, status: 400, code: "invalid_tenant"},
+		{name: "empty tenant of a document", method: "GET", target: "/v1/documents/known?tenant=", status: 400, code: "invalid_tenant"},
+		{name: "null tenant in the body is none named", method: "POST", target: "/v1/search", body: `{"query":"q","tenant":null}`, status: 200, tenant: "default"},
 		{name: "service says bad request", method: "GET", target: "/v1/search?q=", searchEr: &search.Error{Code: "invalid_query", Message: "empty"}, status: 400, code: "invalid_query"},
 		{name: "milvus down", method: "GET", target: "/v1/search?q=q", searchEr: search.ErrMilvusUnavailable, status: 503, code: "milvus_unavailable"},
 		{name: "embedder down", method: "GET", target: "/v1/search?q=q", searchEr: search.ErrEmbedderUnavailable, status: 503, code: "embedder_unavailable"},
