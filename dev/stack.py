@@ -125,6 +125,7 @@ class Stack:
         if self.transform_workers <= 0:
             self.transform_workers = 1 if self.embedder != "hashing" else 2
         self.workers = worker_names(self.transform_workers)
+        self.exits: dict[str, str] = {}  # how a process this object started and reaped ended
         self.ports = {**DEFAULT_PORTS, **self.ports}
         for offset, name in enumerate(self.workers, start=1):
             self.ports.setdefault(name, self.ports["exporter"] + offset)
@@ -310,10 +311,13 @@ class Stack:
                 f"or choose another port"
             )
         log = (self.directory / "logs" / f"{name}.log").open("ab")
+        env = self.env()
+        if name == "milvus":  # a crash in its native code says where, instead of nothing
+            env["PYTHONFAULTHANDLER"] = "1"
         process = subprocess.Popen(
             command,
             cwd=ROOT,
-            env=self.env(),
+            env=env,
             stdout=log,
             stderr=log,
             stdin=subprocess.DEVNULL,
@@ -327,9 +331,10 @@ class Stack:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.pid(name) is None:
+                how = self.exits.get(name, "")
                 raise SystemExit(
-                    f"{name} (port {self.ports.get(name)}) exited at start; see "
-                    f"{self.log_path(name)}:\n" + _tail(self.log_path(name))
+                    f"{name} (port {self.ports.get(name)}) exited at start{how and f' ({how})'}; "
+                    f"see {self.log_path(name)}:\n" + _tail(self.log_path(name))
                 )
             if self.is_ready(name):
                 return
@@ -365,9 +370,11 @@ class Stack:
             return None
         pid = int(path.read_text())
         try:
-            waited, _ = os.waitpid(pid, os.WNOHANG)
+            waited, status = os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
             waited = 0
+        if waited == pid:
+            self.exits[name] = _describe_exit(status)
         if waited == pid or not alive(pid):
             path.unlink(missing_ok=True)
             return None
@@ -445,6 +452,13 @@ def _group_alive(pgid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def _describe_exit(status: int) -> str:
+    """A wait status in words: `exit code 1`, `killed by SIGSEGV`."""
+    if os.WIFSIGNALED(status):
+        return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exit code {os.waitstatus_to_exitcode(status)}"
 
 
 def _tail(path: Path, lines: int = 20) -> str:
