@@ -48,7 +48,13 @@ ERROR_CODES = {
     "404": {"not_found"},
     "405": {"method_not_allowed"},
     "500": {"internal_error", "milvus_error", "embedder_mismatch"},
-    "503": {"milvus_unavailable", "redis_unavailable", "embedder_unavailable", "timeout"},
+    "503": {
+        "milvus_unavailable",
+        "redis_unavailable",
+        "embedder_unavailable",
+        "timeout",
+        "overloaded",
+    },
 }
 
 

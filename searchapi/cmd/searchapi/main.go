@@ -115,7 +115,8 @@ func realMain(ctx context.Context) error {
 		Service: service,
 		Ready:   []server.Check{{Name: "milvus", Run: chunks.Ping}, {Name: "redis", Run: records.Ping}},
 		Keys:    server.NewKeys(cfg.Auth.APIKeys), Metrics: m, Log: log, Timeout: s.RequestTimeout(),
-		Started: processStart,
+		Admission: server.NewAdmission(s.MaxConcurrentRequests, s.QueueTimeout()),
+		Started:   processStart,
 	})
 	httpServer := server.NewHTTPServer(s.Address(), router, server.ReadTimeout)
 

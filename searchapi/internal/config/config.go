@@ -98,6 +98,8 @@ type SearchAPI struct {
 	Candidates            int     `yaml:"candidates"`
 	CacheSize             int     `yaml:"cache_size"`
 	RequestTimeoutSeconds float64 `yaml:"request_timeout_seconds"`
+	MaxConcurrentRequests int     `yaml:"max_concurrent_requests"`
+	QueueTimeoutSeconds   float64 `yaml:"queue_timeout_seconds"`
 }
 
 // Address is host:port to listen on.
@@ -105,6 +107,9 @@ func (s SearchAPI) Address() string { return fmt.Sprintf("%s:%d", s.Host, s.Port
 
 // RequestTimeout bounds the handling of one request.
 func (s SearchAPI) RequestTimeout() time.Duration { return seconds(s.RequestTimeoutSeconds) }
+
+// QueueTimeout bounds how long a request waits for one of the MaxConcurrentRequests slots.
+func (s SearchAPI) QueueTimeout() time.Duration { return seconds(s.QueueTimeoutSeconds) }
 
 // Logging sets the log level.
 type Logging struct {
@@ -123,6 +128,7 @@ func Defaults() Config {
 		SearchAPI: SearchAPI{
 			Host: "127.0.0.1", Port: 8080, DefaultK: 10, MaxK: 100, MaxOffset: 1000,
 			MaxQueryChars: 2000, Candidates: 100, CacheSize: 4096, RequestTimeoutSeconds: 10,
+			MaxConcurrentRequests: 32, QueueTimeoutSeconds: 1,
 		},
 		Logging: Logging{Level: "INFO"},
 	}
@@ -237,6 +243,8 @@ func (c Config) validate() error {
 	check(s.CacheSize >= 0, "searchapi.cache_size: must not be negative")
 	check(s.MaxQueryChars >= 1, "searchapi.max_query_chars: must be at least 1")
 	check(s.RequestTimeoutSeconds > 0, "searchapi.request_timeout_seconds: must be positive")
+	check(s.MaxConcurrentRequests >= 1, "searchapi.max_concurrent_requests: must be at least 1")
+	check(s.QueueTimeoutSeconds > 0, "searchapi.queue_timeout_seconds: must be positive")
 	if len(problems) > 0 {
 		slices.Sort(problems)
 		problems = slices.Compact(problems)

@@ -50,7 +50,9 @@ type Deps struct {
 	Metrics Metrics
 	Log     *slog.Logger
 	Timeout time.Duration
-	Started time.Time // when the process started: the first ready check records the cold start
+	// Admission bounds the /v1 requests at work at once (nil: unbounded).
+	Admission *Admission
+	Started   time.Time // when the process started: the first ready check records the cold start
 }
 
 type handlers struct {
@@ -68,7 +70,7 @@ func New(deps Deps) *gin.Engine {
 	router.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	router.GET("/readyz", h.ready)
 	router.GET("/metrics", gin.WrapH(deps.Metrics.Handler()))
-	v1 := router.Group("/v1", authenticate(deps.Keys))
+	v1 := router.Group("/v1", authenticate(deps.Keys), admit(deps.Admission))
 	v1.GET("/search", h.searchGet)
 	v1.POST("/search", h.searchPost)
 	v1.GET("/documents/:id", h.document)
