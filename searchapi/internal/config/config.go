@@ -128,7 +128,7 @@ func Defaults() Config {
 		SearchAPI: SearchAPI{
 			Host: "127.0.0.1", Port: 8080, DefaultK: 10, MaxK: 100, MaxOffset: 1000,
 			MaxQueryChars: 2000, Candidates: 100, CacheSize: 4096, RequestTimeoutSeconds: 10,
-			MaxConcurrentRequests: 32, QueueTimeoutSeconds: 1,
+			MaxConcurrentRequests: 8, QueueTimeoutSeconds: 1,
 		},
 		Logging: Logging{Level: "INFO"},
 	}
