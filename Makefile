@@ -56,7 +56,7 @@ test: setup model lint go-test check-deploy check-observability test-fast  ## th
 # down and clean; `make format` and `make manifests` must change nothing that is committed.
 smoke: setup model  ## every user command in a quick form: bench and eval smoke runs, demo, status, down, clean, format, manifests
 	$(MAKE) help >/dev/null
-	$(MAKE) compose-env  # .env (git-ignored): generated once, kept after
+	$(MAKE) compose-env  # .sluice/compose.env (git-ignored): generated once, kept after
 	$(MAKE) bench SMOKE=1
 	$(MAKE) eval SMOKE=1
 	$(MAKE) demo
@@ -138,7 +138,7 @@ check-knative: deploy-tools check-helm  ## knative/ and the rendered chart: sche
 check-compose: setup  ## docker compose config -q (Compose v2 from PyPI, no daemon); refused without credentials
 	$(UV) run --frozen python tools/observability/compose_policy.py --validate
 
-compose-env: setup  ## write the credentials compose.yaml requires into .env (generated; existing ones kept)
+compose-env: setup  ## write the credentials compose.yaml requires into .sluice/compose.env (generated; existing kept); use `docker compose --env-file .sluice/compose.env`
 	$(UV) run --frozen python -m dev.compose_env
 
 check-py313: setup model  ## the tests that need no stack, on Python 3.13 (the images' Python)

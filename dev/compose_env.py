@@ -1,7 +1,14 @@
-"""`make compose-env`: write the credentials compose.yaml requires into `.env` (git-ignored,
-owner-only), generating each one that is not set yet; existing values are kept.
+"""`make compose-env`: write the credentials compose.yaml requires into `.sluice/compose.env`
+(git-ignored, owner-only), generating each one that is not set yet; existing values are kept.
 
-    python -m dev.compose_env [--path .env]
+    python -m dev.compose_env [--path .sluice/compose.env]
+    docker compose --env-file .sluice/compose.env up -d --build
+
+Not `.env` next to compose.yaml, where Compose would find it without `--env-file`: pymilvus
+calls python-dotenv's `load_dotenv()` when it is imported, which walks up from its own folder
+(`.venv/` is inside the checkout) to the first `.env`, and so put these credentials into the
+environment of every Sluice process and test that imports pymilvus (`SLUICE_AUTH__API_KEYS`
+among them: a local stack would have taken compose's API key).
 
 Prints the generated API key once, so that a client can use it.
 """
@@ -17,6 +24,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PATH = ROOT / ".sluice" / "compose.env"
 
 
 def generated() -> dict[str, str]:
@@ -33,6 +41,7 @@ def generated() -> dict[str, str]:
 
 def complete(path: Path) -> dict[str, str]:
     """Add the missing credentials to the env file at `path`; return those added."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     present = dotenv_values(path) if path.exists() else {}
     missing = {k: v for k, v in generated().items() if not present.get(k)}
     if missing:
@@ -45,15 +54,16 @@ def complete(path: Path) -> dict[str, str]:
 
 
 def main() -> None:
-    """Complete `.env` and say what was generated."""
+    """Complete the env file and say what was generated, and how compose reads it."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--path", type=Path, default=ROOT / ".env")
+    parser.add_argument("--path", type=Path, default=DEFAULT_PATH)
     args = parser.parse_args()
     added = complete(args.path)
     if not added:
         print(f"{args.path}: every credential is already set")
-        return
-    print(f"{args.path}: generated {', '.join(added)}")
+    else:
+        print(f"{args.path}: generated {', '.join(added)}")
+    print(f"start compose with: docker compose --env-file {_shown(args.path)} up -d --build")
     if "SLUICE_AUTH__API_KEYS" in added:
         (key,) = json.loads(added["SLUICE_AUTH__API_KEYS"])
         print(f"API key of tenant 'default': {key}  (send 'Authorization: Bearer <key>')")
@@ -61,3 +71,11 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _shown(path: Path) -> str:
+    """The path relative to the checkout when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
