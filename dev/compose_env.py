@@ -69,13 +69,13 @@ def main() -> None:
         print(f"API key of tenant 'default': {key}  (send 'Authorization: Bearer <key>')")
 
 
-if __name__ == "__main__":
-    main()
-
-
 def _shown(path: Path) -> str:
     """The path relative to the checkout when it is inside it."""
     try:
         return str(path.resolve().relative_to(ROOT))
     except ValueError:
         return str(path)
+
+
+if __name__ == "__main__":
+    main()
