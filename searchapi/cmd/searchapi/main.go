@@ -23,8 +23,10 @@ import (
 	"sluice.dev/searchapi/internal/embed"
 	"sluice.dev/searchapi/internal/metrics"
 	"sluice.dev/searchapi/internal/milvus"
+	"sluice.dev/searchapi/internal/ops"
 	"sluice.dev/searchapi/internal/search"
 	"sluice.dev/searchapi/internal/server"
+	"sluice.dev/searchapi/web"
 )
 
 // processStart is taken when the program's packages initialise, milliseconds after exec.
@@ -111,12 +113,25 @@ func realMain(ctx context.Context) error {
 		DefaultK: s.DefaultK, MaxK: s.MaxK, MaxOffset: s.MaxOffset,
 		MaxQueryChars: s.MaxQueryChars, Candidates: s.Candidates,
 	})
+	ingest, err := server.NewIngestProxy(s.IngestURL, int64(cfg.Ingest.MaxBodyBytes), log)
+	if err != nil {
+		return err
+	}
+	operations, err := ops.NewPrometheus(s.PrometheusURL)
+	if err != nil {
+		return err
+	}
+	files, built := web.Console()
+	if !built {
+		log.Info("the web console is not built into this binary (make web)")
+	}
 	router := server.New(server.Deps{
 		Service: service,
 		Ready:   []server.Check{{Name: "milvus", Run: chunks.Ping}, {Name: "redis", Run: records.Ping}},
 		Keys:    server.NewKeys(cfg.Auth.APIKeys), Metrics: m, Log: log, Timeout: s.RequestTimeout(),
 		Admission: server.NewAdmission(s.MaxConcurrentRequests, s.QueueTimeout()),
 		Started:   processStart,
+		Console:   server.NewConsole(files), Ingest: ingest, Operations: operations,
 	})
 	httpServer := server.NewHTTPServer(s.Address(), router, server.ReadTimeout)
 

@@ -11,6 +11,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -31,13 +32,14 @@ type Config struct {
 	Embedder  Embedder  `yaml:"embedder"`
 	Auth      Auth      `yaml:"auth"`
 	Internal  Internal  `yaml:"internal"`
+	Ingest    Ingest    `yaml:"ingest"`
 	SearchAPI SearchAPI `yaml:"searchapi"`
 	Logging   Logging   `yaml:"logging"`
 }
 
 // PythonSections are the sections only the Python services read: searchapi accepts and
 // ignores them.
-var PythonSections = []string{"chunker", "claim_check", "index", "ingest", "routing", "worker"}
+var PythonSections = []string{"chunker", "claim_check", "index", "routing", "worker"}
 
 // Redis is where the pipeline keeps document records.
 type Redis struct {
@@ -87,6 +89,18 @@ type Internal struct {
 	TokenFile *string `yaml:"token_file"`
 }
 
+// Ingest is the ingest function's section: searchapi forwards the console's ingest requests
+// and keeps MaxBodyBytes for them; the other keys are declared to be validated.
+type Ingest struct {
+	PublicURL         string `yaml:"public_url"`
+	MaxBodyBytes      int    `yaml:"max_body_bytes"`
+	MaxDocumentBytes  int    `yaml:"max_document_bytes"`
+	MaxBatchDocuments int    `yaml:"max_batch_documents"`
+	MaxMetadataBytes  int    `yaml:"max_metadata_bytes"`
+	QueueBound        int    `yaml:"queue_bound"`
+	RetryAfterSeconds int    `yaml:"retry_after_seconds"`
+}
+
 // SearchAPI is the service's own section.
 type SearchAPI struct {
 	Host                  string  `yaml:"host"`
@@ -100,6 +114,11 @@ type SearchAPI struct {
 	RequestTimeoutSeconds float64 `yaml:"request_timeout_seconds"`
 	MaxConcurrentRequests int     `yaml:"max_concurrent_requests"`
 	QueueTimeoutSeconds   float64 `yaml:"queue_timeout_seconds"`
+	// IngestURL is where the ingest routes of /v1/ingest/ are forwarded (the web console's).
+	IngestURL string `yaml:"ingest_url"`
+	// PrometheusURL is the Prometheus that /v1/ops reads the pipeline's numbers from; empty:
+	// none (the operations page says so).
+	PrometheusURL string `yaml:"prometheus_url"`
 }
 
 // Address is host:port to listen on.
@@ -123,12 +142,14 @@ func Defaults() Config {
 		Redis: Redis{URL: "redis://127.0.0.1:6379/0", KeyPrefix: "sluice"},
 		Milvus: Milvus{URI: "http://127.0.0.1:19530", Collection: "sluice_chunks", NumPartitions: 16,
 			HNSWM: 16, HNSWEfConstruction: 200, TimeoutSeconds: 30},
+		Ingest: Ingest{PublicURL: "http://127.0.0.1:8081", MaxBodyBytes: 16 << 20, MaxDocumentBytes: 1 << 20,
+			MaxBatchDocuments: 1000, MaxMetadataBytes: 16 << 10, QueueBound: 1000, RetryAfterSeconds: 5},
 		Embedder: Embedder{Kind: "hashing", Dim: 384, BatchSize: 32, Model: "all-MiniLM-L6-v2",
 			ModelDir: ".sluice/models/all-MiniLM-L6-v2"},
 		SearchAPI: SearchAPI{
 			Host: "127.0.0.1", Port: 8080, DefaultK: 10, MaxK: 100, MaxOffset: 1000,
 			MaxQueryChars: 2000, Candidates: 100, CacheSize: 4096, RequestTimeoutSeconds: 10,
-			MaxConcurrentRequests: 8, QueueTimeoutSeconds: 1,
+			MaxConcurrentRequests: 8, QueueTimeoutSeconds: 1, IngestURL: "http://127.0.0.1:8081",
 		},
 		Logging: Logging{Level: "INFO"},
 	}
@@ -234,7 +255,17 @@ func (c Config) validate() error {
 	levels := []string{"DEBUG", "INFO", "WARNING", "ERROR"}
 	check(slices.Contains(levels, c.Logging.Level), "logging.level: %q is not one of %s", c.Logging.Level, strings.Join(levels, ", "))
 
+	in := c.Ingest
+	check(in.MaxBodyBytes >= 1024, "ingest.max_body_bytes: must be at least 1024")
+	check(in.MaxDocumentBytes >= 1, "ingest.max_document_bytes: must be at least 1")
+	check(in.MaxBatchDocuments >= 1, "ingest.max_batch_documents: must be at least 1")
+	check(in.MaxMetadataBytes >= 2, "ingest.max_metadata_bytes: must be at least 2")
+	check(in.QueueBound >= 1, "ingest.queue_bound: must be at least 1")
+	check(in.RetryAfterSeconds >= 1, "ingest.retry_after_seconds: must be at least 1")
+
 	s := c.SearchAPI
+	check(httpURL(s.IngestURL), "searchapi.ingest_url: %q is not an http(s) URL", s.IngestURL)
+	check(s.PrometheusURL == "" || httpURL(s.PrometheusURL), "searchapi.prometheus_url: %q is not an http(s) URL", s.PrometheusURL)
 	check(s.Port > 0 && s.Port < 65536, "searchapi.port: %d is not a port", s.Port)
 	check(s.MaxK >= 1, "searchapi.max_k: must be at least 1")
 	check(s.DefaultK >= 1 && s.DefaultK <= s.MaxK, "searchapi.default_k: must be within 1..max_k")
@@ -251,6 +282,11 @@ func (c Config) validate() error {
 		return fmt.Errorf("%w:\n  %s", ErrInvalid, strings.Join(problems, "\n  "))
 	}
 	return nil
+}
+
+func httpURL(raw string) bool {
+	parsed, err := url.Parse(raw)
+	return err == nil && (parsed.Scheme == "http" || parsed.Scheme == "https") && parsed.Host != ""
 }
 
 func seconds(value float64) time.Duration { return time.Duration(value * float64(time.Second)) }

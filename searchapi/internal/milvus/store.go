@@ -131,6 +131,42 @@ func (s *Store) Count(ctx context.Context, scope search.Scope) (int64, error) {
 	return count, err
 }
 
+// Rows returns at most limit chunks of the scope (no vectors).
+func (s *Store) Rows(ctx context.Context, scope search.Scope, limit int) ([]search.Chunk, error) {
+	var chunks []search.Chunk
+	err := s.call(ctx, "query_rows", s.configured, func(ctx context.Context, c *milvusclient.Client) error {
+		result, err := c.Query(ctx, milvusclient.NewQueryOption(s.collection).
+			WithFilter(scope.Expression()).WithLimit(limit).
+			WithOutputFields("chunk", "title", "text", "version", "metadata"))
+		if err != nil {
+			return err
+		}
+		chunks = make([]search.Chunk, result.ResultCount)
+		for i := range chunks {
+			chunk := &chunks[i]
+			if column := result.GetColumn("chunk"); column != nil {
+				if chunk.Chunk, err = column.GetAsInt64(i); err != nil {
+					return err
+				}
+			}
+			if chunk.Title, err = stringAt(result.GetColumn("title"), i); err != nil {
+				return err
+			}
+			if chunk.Text, err = stringAt(result.GetColumn("text"), i); err != nil {
+				return err
+			}
+			if chunk.Version, err = stringAt(result.GetColumn("version"), i); err != nil {
+				return err
+			}
+			if chunk.Metadata, err = metadataAt(result.GetColumn("metadata"), i); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return chunks, err
+}
+
 // Ping checks that Milvus answers and the collection exists.
 func (s *Store) Ping(ctx context.Context) error {
 	return s.call(ctx, "ping", s.configured, func(ctx context.Context, c *milvusclient.Client) error {
@@ -312,18 +348,26 @@ func toHits(result milvusclient.ResultSet) ([]search.Hit, error) {
 				return nil, err
 			}
 		}
-		hit.Metadata = json.RawMessage("{}")
-		if metadata := result.GetColumn("metadata"); metadata != nil {
-			value, err := metadata.Get(i)
-			if err != nil {
-				return nil, err
-			}
-			if raw, ok := value.([]byte); ok && json.Valid(raw) {
-				hit.Metadata = raw
-			}
+		if hit.Metadata, err = metadataAt(result.GetColumn("metadata"), i); err != nil {
+			return nil, err
 		}
 	}
 	return hits, nil
+}
+
+// metadataAt is the JSON metadata of row i ({} when absent or not JSON).
+func metadataAt(c column.Column, i int) (json.RawMessage, error) {
+	if c == nil {
+		return json.RawMessage("{}"), nil
+	}
+	value, err := c.Get(i)
+	if err != nil {
+		return nil, err
+	}
+	if raw, ok := value.([]byte); ok && json.Valid(raw) {
+		return raw, nil
+	}
+	return json.RawMessage("{}"), nil
 }
 
 func stringAt(c column.Column, i int) (string, error) {

@@ -74,6 +74,8 @@ type Chunks interface {
 	// Hybrid fuses a dense and a text search of `candidates` hits each.
 	Hybrid(ctx context.Context, scope Scope, vector Vector, text string, page Page, candidates int) ([]Hit, error)
 	Count(ctx context.Context, scope Scope) (int64, error)
+	// Rows returns at most limit chunks of the scope, in no particular order.
+	Rows(ctx context.Context, scope Scope, limit int) ([]Chunk, error)
 }
 
 // Records is the store of document records (Redis); Get fails with ErrNotFound for an

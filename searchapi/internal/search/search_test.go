@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,7 +19,13 @@ type recordingChunks struct {
 	vector     Vector
 	hits       []Hit
 	count      int64
+	rows       []Chunk
 	err        error
+}
+
+func (r *recordingChunks) Rows(_ context.Context, s Scope, limit int) ([]Chunk, error) {
+	r.mode, r.scope, r.page = "rows", s, Page{Limit: limit}
+	return slices.Clone(r.rows), r.err
 }
 
 func (r *recordingChunks) Dense(_ context.Context, s Scope, v Vector, p Page) ([]Hit, error) {
@@ -253,6 +260,63 @@ func TestDocument(t *testing.T) {
 			}
 			if tc.counted && chunks.scope.Expression() != `tenant == "acme" and (doc_id == "known")` {
 				t.Fatalf("counted in %q", chunks.scope.Expression())
+			}
+		})
+	}
+}
+
+func TestDocumentChunks(t *testing.T) {
+	t.Parallel()
+	rows := []Chunk{{Chunk: 2, Text: "c"}, {Chunk: 0, Text: "a"}, {Chunk: 1, Text: "b"}}
+	cases := []struct {
+		name          string
+		id            string
+		limit, offset int
+		records       error
+		want          []int64
+		total         int
+		code          string
+		wantErr       error
+	}{
+		{name: "in chunk order", id: "known", limit: 10, want: []int64{0, 1, 2}, total: 3},
+		{name: "a page", id: "known", limit: 1, offset: 1, want: []int64{1}, total: 3},
+		{name: "past the end", id: "known", limit: 5, offset: 7, want: []int64{}, total: 3},
+		{name: "limit zero", id: "known", limit: 0, code: "invalid_limit"},
+		{name: "limit too large", id: "known", limit: 501, code: "invalid_limit"},
+		{name: "negative offset", id: "known", limit: 1, offset: -1, code: "invalid_offset"},
+		{name: "invalid id", id: "bad id", limit: 1, code: "invalid_id"},
+		{name: "unknown document", id: "other", limit: 1, wantErr: ErrNotFound},
+		{name: "redis down", id: "known", limit: 1, records: ErrRedisUnavailable, wantErr: ErrRedisUnavailable},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			chunks := &recordingChunks{rows: rows}
+			page, err := newService(chunks, fakeRecords{err: tc.records}).DocumentChunks(context.Background(), "acme", tc.id, tc.limit, tc.offset)
+			var bad *Error
+			switch {
+			case tc.code != "":
+				if !errors.As(err, &bad) || bad.Code != tc.code {
+					t.Fatalf("got %v, want %s", err, tc.code)
+				}
+				return
+			case tc.wantErr != nil:
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("got %v, want %v", err, tc.wantErr)
+				}
+				return
+			case err != nil:
+				t.Fatal(err)
+			}
+			got := []int64{}
+			for _, chunk := range page.Chunks {
+				got = append(got, chunk.Chunk)
+			}
+			if !slices.Equal(got, tc.want) || page.Total != tc.total {
+				t.Fatalf("got chunks %v of %d, want %v of %d", got, page.Total, tc.want, tc.total)
+			}
+			if want := `tenant == "acme" and (doc_id == "known")`; chunks.scope.Expression() != want || chunks.page.Limit != MaxChunkRows {
+				t.Fatalf("queried %q (limit %d), want %q", chunks.scope.Expression(), chunks.page.Limit, want)
 			}
 		})
 	}

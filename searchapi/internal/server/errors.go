@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -56,4 +57,11 @@ func abort(c *gin.Context, err error) {
 		_ = c.Error(err) // logged by the access log middleware
 	}
 	c.AbortWithStatusJSON(api.Status, gin.H{"error": gin.H{"code": api.Code, "message": api.Message}})
+}
+
+// writeError writes the JSON error outside Gin (the ingest proxy's failures).
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(gin.H{"error": gin.H{"code": code, "message": message}})
 }

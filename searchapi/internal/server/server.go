@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"sluice.dev/searchapi/internal/ops"
 	"sluice.dev/searchapi/internal/search"
 )
 
@@ -26,6 +27,12 @@ const (
 type Service interface {
 	Search(ctx context.Context, req search.Request) (*search.Response, error)
 	Document(ctx context.Context, tenant, id string) (*search.Document, error)
+	DocumentChunks(ctx context.Context, tenant, id string, limit, offset int) (*search.ChunkPage, error)
+}
+
+// Operations is the pipeline's state for the console's operations page.
+type Operations interface {
+	Overview(ctx context.Context) ops.Overview
 }
 
 // Check is one readiness check (nil error: ready), named after what it checks.
@@ -53,6 +60,12 @@ type Deps struct {
 	// Admission bounds the /v1 requests at work at once (nil: unbounded).
 	Admission *Admission
 	Started   time.Time // when the process started: the first ready check records the cold start
+	// Console serves the web console at / (NewConsole(nil): a page saying it is not built).
+	Console *Console
+	// Ingest forwards /v1/ingest/ to the ingest function (nil: not forwarded).
+	Ingest *IngestProxy
+	// Operations answers /v1/ops (nil: not served).
+	Operations Operations
 }
 
 type handlers struct {
@@ -74,7 +87,20 @@ func New(deps Deps) *gin.Engine {
 	v1.GET("/search", h.searchGet)
 	v1.POST("/search", h.searchPost)
 	v1.GET("/documents/:id", h.document)
+	v1.GET("/documents/:id/chunks", h.documentChunks)
+	if deps.Operations != nil {
+		v1.GET("/ops", h.operations)
+	}
+	if deps.Ingest != nil {
+		// Not admitted with the searches: an upload may take long, and ingest sheds its own load.
+		router.Group("/v1/ingest", authenticate(deps.Keys)).Any("/*path", deps.Ingest.forward)
+	}
 	router.NoRoute(func(c *gin.Context) {
+		method := c.Request.Method
+		if deps.Console != nil && (method == http.MethodGet || method == http.MethodHead) && !apiPath(c.Request.URL.Path) {
+			deps.Console.serve(c)
+			return
+		}
 		abort(c, newError(http.StatusNotFound, "not_found", "no route for "+c.Request.URL.Path))
 	})
 	router.NoMethod(func(c *gin.Context) {
@@ -179,6 +205,42 @@ func (h *handlers) document(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, document)
+}
+
+func (h *handlers) documentChunks(c *gin.Context) {
+	requested, named := c.GetQuery("tenant")
+	tenant, err := h.tenant(c, requested, named)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	limit, offset := 100, 0
+	if value, err := intParam(c, "limit", "invalid_limit"); err != nil {
+		abort(c, err)
+		return
+	} else if value != nil {
+		limit = *value
+	}
+	if value, err := intParam(c, "offset", "invalid_offset"); err != nil {
+		abort(c, err)
+		return
+	} else if value != nil {
+		offset = *value
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), h.Timeout)
+	defer cancel()
+	page, err := h.Service.DocumentChunks(ctx, tenant, c.Param("id"), limit, offset)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+func (h *handlers) operations(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+	defer cancel()
+	c.JSON(http.StatusOK, h.Operations.Overview(ctx))
 }
 
 // tenant is the request's tenant: the key's when keys are configured (naming another one is
