@@ -1,5 +1,5 @@
 """The `sluice` command: serve a function, run a delivery worker or the queue exporter, list and
-replay dead-lettered events."""
+replay dead-lettered events, rebuild the document listing indexes."""
 
 from __future__ import annotations
 
@@ -69,6 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     replay = dlq_commands.add_parser("replay", help="enqueue failed deliveries again")
     replay.add_argument("job_ids", nargs="*", help="jobs to replay (see `sluice dlq list`)")
     replay.add_argument("--all", action="store_true", help="replay every failed delivery")
+    documents = commands.add_parser("documents", help="maintenance of the document records")
+    documents_commands = documents.add_subparsers(dest="documents_command", required=True)
+    documents_commands.add_parser(
+        "reindex",
+        help="file every record in the listing indexes (once, after upgrading from a release "
+        "without them; safe while the pipeline runs)",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -109,6 +116,14 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         run_exporter(config.redis.url, queues, args.metrics_host, args.metrics_port)
         return 0
     try:
+        if args.command == "documents":
+            done = container.gateways.documents().backfill_index()
+            print(
+                f"filed {done.filed} documents; dropped {done.dropped} index entries "
+                "whose record was gone",
+                file=sys.stderr,
+            )
+            return 0
         dead_letters = container.dead_letters()
         if args.dlq_command == "list":
             for entry in dead_letters.entries():
