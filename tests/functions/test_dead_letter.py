@@ -84,3 +84,60 @@ def test_an_event_type_nobody_routes_is_refused(
     response = function_client("dead_letter").post("/", headers=headers, data=body)
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "unknown_event_type"
+
+
+def test_ingest_lists_and_replays_only_the_keys_tenants_dead_letters(
+    function_client: FunctionClient, redis_client: Redis, tenant: str
+) -> None:
+    """What the web console's operations page uses: ingest's `/dead-letters` routes."""
+    other = f"{tenant}x"
+    queue = f"index-{tenant}"
+    routing = {"subscribers": {"index": {"url": INDEX_URL, "queue": queue}}}
+    sink = function_client("dead_letter", routing=routing)
+    for owner in (tenant, other):
+        headers, body = to_binary(_dead_lettered(owner, INDEX_URL))
+        assert sink.post("/", headers=headers, data=body).status_code == 204
+    keys = {"key-mine-secret": tenant, "key-theirs-secret": other}
+    ingest = function_client("ingest", routing=routing, auth={"api_keys": keys})
+    mine = {"Authorization": "Bearer key-mine-secret"}
+    theirs = {"Authorization": "Bearer key-theirs-secret"}
+
+    assert ingest.get("/dead-letters").status_code == 401
+    assert ingest.post("/dead-letters/replay", json={"all": True}).status_code == 401
+    (entry,) = ingest.get("/dead-letters", headers=mine).get_json()["dead_letters"]
+    assert (entry["tenant"], entry["document_id"], entry["subscriber"]) == (tenant, "doc", "index")
+    assert "boom" in entry["error"] and entry["failed_at"]
+    (their_entry,) = ingest.get("/dead-letters", headers=theirs).get_json()["dead_letters"]
+    assert ingest.get(f"/dead-letters?tenant={other}", headers=mine).status_code == 403
+
+    # Another tenant's job id replays nothing; "all" is all of the key's own.
+    stolen = ingest.post(
+        "/dead-letters/replay", json={"job_ids": [their_entry["job_id"]]}, headers=mine
+    )
+    assert stolen.status_code == 200 and stolen.get_json() == {"replayed": 0}
+    done = ingest.post("/dead-letters/replay", json={"all": True}, headers=mine)
+    assert done.get_json() == {"replayed": 1}
+    assert ingest.get("/dead-letters", headers=mine).get_json()["dead_letters"] == []
+    assert len(ingest.get("/dead-letters", headers=theirs).get_json()["dead_letters"]) == 1
+    assert Queue(queue, connection=redis_client).count == 1  # the replayed delivery
+
+    for bad in ({}, {"all": True, "job_ids": ["x"]}, {"job_ids": []}, {"all": False}, {"x": 1}):
+        response = ingest.post("/dead-letters/replay", json=bad, headers=mine)
+        assert response.status_code == 422, bad
+        assert response.get_json()["error"]["code"] == "validation_failed"
+
+
+def test_without_keys_every_dead_letter_shows_and_a_tenant_narrows_them(
+    function_client: FunctionClient, tenant: str
+) -> None:
+    queue = f"index-{tenant}"
+    routing = {"subscribers": {"index": {"url": INDEX_URL, "queue": queue}}}
+    sink = function_client("dead_letter", routing=routing)
+    for owner in (tenant, f"{tenant}x"):
+        headers, body = to_binary(_dead_lettered(owner, INDEX_URL))
+        assert sink.post("/", headers=headers, data=body).status_code == 204
+    ingest = function_client("ingest", routing=routing)
+
+    assert len(ingest.get("/dead-letters").get_json()["dead_letters"]) == 2
+    (entry,) = ingest.get(f"/dead-letters?tenant={tenant}").get_json()["dead_letters"]
+    assert entry["tenant"] == tenant

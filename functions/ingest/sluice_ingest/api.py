@@ -1,28 +1,69 @@
-"""Ingest's HTTP routes: submit (JSON or CloudEvent), status, delete."""
+"""Ingest's HTTP routes: submit (JSON, files or CloudEvent), list, status, delete, and the
+tenant's dead letters."""
 
 from __future__ import annotations
 
-from typing import Any
+import base64
+import binascii
+from typing import TYPE_CHECKING, Any
 
 from flask import Request, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sluice import codec
 from sluice.errors import ValidationFailed
-from sluice.events import DOCUMENT_SUBMITTED, TENANT_PATTERN, DocumentBatch, DocumentIn, is_valid_id
+from sluice.events import (
+    DOCUMENT_SUBMITTED,
+    TENANT_PATTERN,
+    DocumentBatch,
+    DocumentIn,
+    is_valid_id,
+)
 from sluice.http import FunctionApp, Route, json_response, read_body, require_json, shorten
+from sluice.lifecycle import Status
 from sluice.logs import log_context
 from sluice.metrics import EVENTS
+from sluice.stores.documents import STORED_STATUSES
 from sluice.tracing import TraceContext, continue_from, from_event, from_headers
 from sluice_ingest.auth import Authenticator
+from sluice_ingest.files import MULTIPART, documents_from_form
 from sluice_ingest.service import IngestService
+
+if TYPE_CHECKING:
+    from sluice.rq.dlq import DeadLetters  # imports rq: only on the dead-letter routes
+
+DEFAULT_PAGE, MAX_PAGE = 20, 100
+MAX_PREFIX = 256
+
+
+class Replay(BaseModel):
+    """The body of `POST /dead-letters/replay`: the jobs to replay, or all of them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    job_ids: list[str] | None = Field(None, min_length=1, max_length=1000)
+    all: bool = False
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Replay:
+        if (self.job_ids is None) == (not self.all):
+            raise ValueError('send {"job_ids": [...]} or {"all": true}')
+        return self
 
 
 class IngestApi:
     """Turns requests into service calls and results into JSON."""
 
-    def __init__(self, service: IngestService, auth: Authenticator, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        service: IngestService,
+        auth: Authenticator,
+        dead_letters: DeadLetters,
+        max_body_bytes: int,
+    ) -> None:
         self.service = service
         self.auth = auth
+        self.dead_letters = dead_letters
         self.max_body_bytes = max_body_bytes
 
     def app(self, readiness: Any) -> FunctionApp:
@@ -32,16 +73,30 @@ class IngestApi:
             [
                 Route("/", ("POST",), self.submit),
                 Route("/documents", ("POST",), self.submit),
+                Route("/documents", ("GET",), self.list_documents),
                 Route("/documents/<doc_id>", ("GET",), self.status),
                 Route("/documents/<doc_id>", ("DELETE",), self.delete),
+                Route("/dead-letters", ("GET",), self.list_dead_letters),
+                Route("/dead-letters/replay", ("POST",), self.replay_dead_letters),
             ],
             readiness,
         )
 
     def submit(self, request: Request) -> Response:
-        """Accept one document or a batch, as JSON or as a `document.submitted` CloudEvent."""
+        """Accept one document or a batch, as JSON, as files (multipart/form-data) or as a
+        `document.submitted` CloudEvent."""
         self.auth.tenant(request)  # 401 before reading a byte of an unauthenticated body
         body = read_body(request, self.max_body_bytes)
+        if request.mimetype == MULTIPART:
+            batch = documents_from_form(
+                body,
+                request.mimetype,
+                request.mimetype_params,
+                self.service.settings.max_batch_documents,
+            )
+            span = continue_from(from_headers(request.headers))
+            with log_context(**span.log_fields()):
+                return self._submit_batch(request, batch, span, single=False)
         if codec.is_event(request.headers) and request.mimetype != codec.BATCH:
             (event,), _ = codec.decode(request.headers, body, [DOCUMENT_SUBMITTED])
             EVENTS.labels("ingest", "in", event["type"]).inc()
@@ -57,6 +112,11 @@ class IngestApi:
 
     def _submit(self, request: Request, data: Any, span: TraceContext) -> Response:
         single, batch = _documents(data)
+        return self._submit_batch(request, batch, span, single=single)
+
+    def _submit_batch(
+        self, request: Request, batch: list[DocumentIn], span: TraceContext, *, single: bool
+    ) -> Response:
         tenants = {d.tenant for d in batch}
         if len(tenants) > 1:
             raise ValidationFailed(
@@ -65,6 +125,52 @@ class IngestApi:
         tenant = self.auth.tenant(request, tenants.pop())
         results = [r.to_json() for r in self.service.submit(batch, tenant, span)]
         return json_response(202, results[0] if single else {"documents": results})
+
+    def list_documents(self, request: Request) -> Response:
+        """A page of the tenant's records in id order: `?status=&prefix=&limit=&cursor=`."""
+        tenant = self._tenant_from_query(request)
+        status = _status(request.args.get("status"))
+        prefix = request.args.get("prefix", "")
+        if len(prefix) > MAX_PREFIX:
+            raise ValidationFailed(
+                f"prefix is {len(prefix)} characters; the limit is {MAX_PREFIX}",
+                code="invalid_prefix",
+            )
+        limit = _limit(request.args.get("limit"))
+        after = _after(request.args.get("cursor"))
+        page = self.service.page(tenant, status=status, prefix=prefix, after=after, limit=limit)
+        return json_response(
+            200,
+            {
+                "documents": [record.to_json() for record in page.records],
+                "next_cursor": _cursor(page.last_id),
+                "total": page.total,
+                "limit": limit,
+            },
+        )
+
+    def list_dead_letters(self, request: Request) -> Response:
+        """The dead-lettered events of the tenant's jobs (of every job without API keys and
+        without `?tenant=`)."""
+        entries = self.dead_letters.entries(self._dead_letter_scope(request))
+        return json_response(200, {"dead_letters": entries})
+
+    def replay_dead_letters(self, request: Request) -> Response:
+        """Deliver the named dead-lettered jobs (or all) of the tenant again."""
+        scope = self._dead_letter_scope(request)
+        require_json(request)
+        replay = Replay.model_validate(codec.parse_json(read_body(request, 1 << 20)))
+        job_ids = None if replay.all else set(replay.job_ids or ())
+        replayed = self.dead_letters.replay(job_ids, scope)
+        return json_response(200, {"replayed": replayed})
+
+    def _dead_letter_scope(self, request: Request) -> str | None:
+        """The tenant whose dead letters the request sees: its key's; without keys the one
+        `?tenant=` names, or every tenant's."""
+        tenant = self._tenant_from_query(request)
+        if self.auth.enabled or request.args.get("tenant") is not None:
+            return tenant
+        return None
 
     def status(self, request: Request, doc_id: str) -> Response:
         """The document's status record."""
@@ -98,6 +204,51 @@ def _documents(data: Any) -> tuple[bool, list[DocumentIn]]:
     if "documents" in data:
         return False, DocumentBatch.model_validate(data).documents
     return True, [DocumentIn.model_validate(data)]
+
+
+def _status(raw: str | None) -> Status | None:
+    if raw is None or raw == "":
+        return None
+    if raw not in STORED_STATUSES:
+        raise ValidationFailed(
+            f"status {shorten(raw)!r} is not one of {', '.join(STORED_STATUSES)}",
+            code="invalid_status",
+        )
+    return Status(raw)
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_PAGE
+    if not raw.isdecimal() or not 1 <= int(raw) <= MAX_PAGE:
+        raise ValidationFailed(
+            f"limit {shorten(raw)!r} is not a whole number from 1 to {MAX_PAGE}",
+            code="invalid_limit",
+        )
+    return int(raw)
+
+
+def _cursor(last_id: str | None) -> str | None:
+    """The opaque cursor of the page after `last_id`."""
+    if last_id is None:
+        return None
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def _after(cursor: str | None) -> str | None:
+    """The id a cursor continues after; 400 for anything `_cursor` did not make."""
+    if cursor is None:
+        return None
+    try:
+        after = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        after = None
+    if after is None or not is_valid_id(after):
+        raise ValidationFailed(
+            "cursor is not one this API returned (pass next_cursor as it came)",
+            code="invalid_cursor",
+        )
+    return after
 
 
 def _check_id(doc_id: str) -> None:

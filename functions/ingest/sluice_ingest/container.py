@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
-from sluice.containers import Gateways
+from sluice.containers import Gateways, dead_letters
 from sluice.settings import IngestConfig, load_settings
 from sluice_ingest.api import IngestApi
 from sluice_ingest.auth import Authenticator
@@ -27,6 +27,9 @@ class IngestContainer(containers.DeclarativeContainer):
         keys_required=authenticator.provided.enabled,
         identity=config.provided.embedder.identity.call(),
     )
+    dead_letters = providers.Singleton(
+        dead_letters, config.provided.routing, gateways.redis, gateways.router
+    )
     api = providers.Singleton(
-        IngestApi, service, authenticator, config.provided.ingest.max_body_bytes
+        IngestApi, service, authenticator, dead_letters, config.provided.ingest.max_body_bytes
     )

@@ -28,7 +28,7 @@ from sluice.metrics import DOCUMENTS
 from sluice.routing import Router
 from sluice.settings import IngestSettings
 from sluice.stores.blobs import BlobStore
-from sluice.stores.documents import DocumentStore
+from sluice.stores.documents import DocumentPage, DocumentStore
 from sluice.tracing import TraceContext
 
 log = logging.getLogger(__name__)
@@ -129,6 +129,12 @@ class IngestService:
         if record is None:
             raise NotFound(f"document {doc_id!r} is unknown", code="document_not_found")
         return record
+
+    def page(
+        self, tenant: str, *, status: Status | None, prefix: str, after: str | None, limit: int
+    ) -> DocumentPage:
+        """A page of the tenant's records in id order (see `DocumentStore.page`)."""
+        return self.documents.page(tenant, status=status, prefix=prefix, after=after, limit=limit)
 
     def delete(self, tenant: str, doc_id: str, trace: TraceContext | None = None) -> Submitted:
         """Mark the document deleted and ask index to remove its chunks; 404 if unknown."""

@@ -7,7 +7,9 @@ reason, so RQ records it exactly like its own failures and calls the same failur
 `sluice dlq list|replay` reads and replays them all: a replay publishes the job's events again
 along the route they failed on, through the transport that route takes (a fresh RQ delivery with
 the route's retry budget, or the broker again), then removes the dead one. Every step is
-idempotent, so a delivery that happens twice is harmless.
+idempotent, so a delivery that happens twice is harmless. Ingest serves the same over HTTP
+(`/dead-letters`) scoped to a tenant: a tenant sees and replays only the jobs whose every event
+is its own (a job mixing tenants is an operator's, for the CLI).
 """
 
 from __future__ import annotations
@@ -35,12 +37,15 @@ class DeadLetters:
         self.redis = redis
         self.router = router
 
-    def entries(self) -> list[dict[str, Any]]:
-        """Every dead-lettered event: its job, subscriber, document and the last error line."""
+    def entries(self, tenant: str | None = None) -> list[dict[str, Any]]:
+        """Every dead-lettered event (of `tenant`'s jobs only, if given): its job, subscriber,
+        document and the last error line."""
         entries: list[dict[str, Any]] = []
-        for registry, job in self._failed_jobs():
+        for registry, job in self._failed_jobs(tenant):
             result = job.latest_result()
             error = ((result.exc_string if result is not None else "") or "").strip()
+            # A job the sink ran synchronously has no ended_at; its result has the time.
+            failed_at = job.ended_at or (result.created_at if result is not None else None)
             for event in job.meta.get("events", []):
                 entries.append(
                     {
@@ -48,16 +53,17 @@ class DeadLetters:
                         "queue": registry.name,
                         "subscriber": job.meta.get("subscriber"),
                         **event,
-                        "failed_at": job.ended_at.isoformat() if job.ended_at else None,
+                        "failed_at": failed_at.isoformat() if failed_at else None,
                         "error": error.splitlines()[-1] if error else "",
                     }
                 )
         return entries
 
-    def replay(self, job_ids: set[str] | None = None) -> int:
-        """Deliver the named failed jobs (all if None) again; how many were replayed."""
+    def replay(self, job_ids: set[str] | None = None, tenant: str | None = None) -> int:
+        """Deliver the named failed jobs (all if None; of `tenant`'s jobs only, if given) again;
+        how many were replayed."""
         replayed = 0
-        for registry, job in self._failed_jobs():
+        for registry, job in self._failed_jobs(tenant):
             if job_ids is not None and job.id not in job_ids:
                 continue
             subscriber, bodies = str(job.args[0]), [str(body) for body in job.args[1]]
@@ -84,9 +90,15 @@ class DeadLetters:
                 return route
         return RouteSettings(event=event_type, to=subscriber)
 
-    def _failed_jobs(self) -> Iterator[tuple[FailedJobRegistry, Job]]:
+    def _failed_jobs(self, tenant: str | None) -> Iterator[tuple[FailedJobRegistry, Job]]:
         for name in self.routing.queues():
             registry = FailedJobRegistry(queue=Queue(name, connection=self.redis))
             for job in Job.fetch_many(registry.get_job_ids(), connection=self.redis):
-                if job is not None:
+                if job is not None and (tenant is None or _only_of(job, tenant)):
                     yield registry, job
+
+
+def _only_of(job: Job, tenant: str) -> bool:
+    """Whether the job has events and every one is the tenant's."""
+    events = job.meta.get("events", [])
+    return bool(events) and all(event.get("tenant") == tenant for event in events)
