@@ -75,6 +75,7 @@ def main() -> int:
         f"\nThe stack keeps running: ingest {ingest_url}, search {search_url} "
         f"(try {search_url}/v1/search?q=json+encoder). `make down` stops it."
     )
+    print(f"\nOpen the web console: {search_url}/  (search, add files, watch the pipeline)")
     return 1 if failed else 0
 
 

@@ -24,8 +24,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+import yaml
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Worker
@@ -47,7 +50,9 @@ DEFAULT_PORTS = {
     "embed": 8084,
     "searchapi": 8080,
     "exporter": 9100,  # the workers' /metrics follow: 9101, 9102, ... (see worker_names)
+    "prometheus": 9090,  # only with Stack(prometheus=True)
 }
+SCRAPE_CONFIG = ROOT / "conf" / "observability" / "prometheus" / "prometheus.yml"
 MODEL_DIR = ROOT / ".sluice" / "models" / "all-MiniLM-L6-v2"
 SECRETS = ("redis_password", "internal_token")
 
@@ -120,6 +125,9 @@ class Stack:
     transform_workers: int = 0  # 0: 1 with the model (it uses every core), else 2
     extra_env: dict[str, str] = field(default_factory=dict)
     embedder: str = "minilm"
+    # A Prometheus scraping every process (5 s), for searchapi's /v1/ops (the console's
+    # operations page); off in most tests. `make up` runs one when the binary is installed.
+    prometheus: bool = False
 
     def __post_init__(self) -> None:
         if self.transform_workers <= 0:
@@ -174,6 +182,8 @@ class Stack:
             "SLUICE_EMBEDDER__KIND": self.embedder,
             "SLUICE_EMBEDDER__MODEL_DIR": str(MODEL_DIR),
             "SLUICE_EMBEDDER__URL": self.url("embed") + "/v1/embeddings",
+            "SLUICE_SEARCHAPI__INGEST_URL": self.url("ingest"),
+            "SLUICE_SEARCHAPI__PROMETHEUS_URL": self.url("prometheus") if self.prometheus else "",
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,
         }
@@ -235,8 +245,55 @@ class Stack:
             "--metrics-port",
             str(self.ports["exporter"]),
         ]
+        if self.prometheus:
+            commands["prometheus"] = [
+                _prometheus_server(),
+                f"--config.file={self.directory / 'run' / 'prometheus.yml'}",
+                f"--storage.tsdb.path={data / 'prometheus'}",
+                "--storage.tsdb.retention.time=1d",
+                f"--web.listen-address=127.0.0.1:{self.ports['prometheus']}",
+                "--log.level=warn",
+            ]
         commands["searchapi"] = [str(self.searchapi_binary())]
         return commands
+
+    def scrape_configs(self) -> list[dict[str, Any]]:
+        """The Sluice jobs of the compose scrape config (`conf/observability/prometheus/`),
+        aimed at this stack's metric endpoints (static targets instead of compose's DNS
+        names); the observability stack's own jobs are left out, and so is a job none of whose
+        processes this stack runs (embed, with the hashing embedder)."""
+        urls = self.metrics_urls()
+        processes = {"worker": self.workers}
+        jobs = []
+        for job in yaml.safe_load(SCRAPE_CONFIG.read_text())["scrape_configs"]:
+            name = job["job_name"]
+            if not name.startswith("sluice-"):
+                continue
+            members = processes.get(name.removeprefix("sluice-"), [name.removeprefix("sluice-")])
+            found = [urlsplit(urls[m]) for m in members if m in urls]
+            if not found:
+                continue
+            scraped = {k: v for k, v in job.items() if not k.endswith("_sd_configs")}
+            scraped.pop("static_configs", None)
+            scraped["metrics_path"] = found[0].path
+            scraped["static_configs"] = [{"targets": [u.netloc for u in found]}]
+            jobs.append(scraped)
+        return jobs
+
+    def write_prometheus_config(self) -> None:
+        """`<dir>/run/prometheus.yml`: every process of the stack, scraped every 5 s."""
+        real = yaml.safe_load(SCRAPE_CONFIG.read_text())
+        config = {
+            "global": {
+                **real["global"],
+                "scrape_interval": "5s",
+                "evaluation_interval": "5s",
+                "external_labels": {"stack": "sluice-local"},
+            },
+            "scrape_configs": self.scrape_configs(),
+        }
+        path = self.directory / "run" / "prometheus.yml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
 
     def searchapi_binary(self) -> Path:
         """Where `up` builds the Go search service."""
@@ -283,9 +340,11 @@ class Stack:
     def up(self) -> None:
         """Start every process that is not running, each once the one before is ready; all or
         nothing: if one fails, those this call started are stopped again."""
-        for sub in ("data/redis", "data/milvus", "logs", "run"):
+        for sub in ("data/redis", "data/milvus", "data/prometheus", "logs", "run"):
             (self.directory / sub).mkdir(parents=True, exist_ok=True)
         (self.directory / "run" / "ports.json").write_text(json.dumps(self.ports))
+        if self.prometheus:
+            self.write_prometheus_config()
         self.build_searchapi()
         started: list[str] = []
         try:
@@ -343,7 +402,11 @@ class Stack:
 
     def is_ready(self, name: str) -> bool:
         """Whether a process answers (workers: once RQ listens on their queue)."""
-        path = {**dict.fromkeys(HTTP_SERVICES, "/readyz"), "exporter": "/metrics"}.get(name)
+        path = {
+            **dict.fromkeys(HTTP_SERVICES, "/readyz"),
+            "exporter": "/metrics",
+            "prometheus": "/-/ready",
+        }.get(name)
         if path is not None:
             try:
                 return httpx.get(self.url(name) + path, timeout=2).status_code == 200
@@ -434,6 +497,16 @@ def _redis_server() -> str:
     return found
 
 
+def _prometheus_server() -> str:
+    found = shutil.which("prometheus")
+    if found is None:
+        raise SystemExit(
+            "the prometheus server is not installed: `make observability-tools` installs it "
+            "(Debian's prometheus package)"
+        )
+    return found
+
+
 def _default_sigint() -> None:
     # A launcher started in the background may ignore SIGINT; milvus-lite needs it to stop.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -490,17 +563,33 @@ def main() -> None:
         default="minilm",
         help="minilm: the real model (make model exports it); hashing: tiny",
     )
+    parser.add_argument(
+        "--prometheus",
+        action=argparse.BooleanOptionalAction,
+        default=shutil.which("prometheus") is not None,
+        help="run a Prometheus scraping every process, for the console's operations page "
+        "(default: when the prometheus binary is installed; `make observability-tools`)",
+    )
     args = parser.parse_args()
     ports = {name: getattr(args, f"{name}_port") for name in DEFAULT_PORTS}
-    stack = Stack(Path(args.dir), ports, args.transform_workers, embedder=args.embedder)
+    stack = Stack(
+        Path(args.dir),
+        ports,
+        args.transform_workers,
+        embedder=args.embedder,
+        prometheus=args.prometheus,
+    )
     if args.command == "up":
         stack.up()
         print(f"Sluice is up (logs and data in {stack.directory}):")
+        print(f"  {'console':<10} {stack.url('searchapi')}/   <- open this in a browser")
         for name in HTTP_SERVICES:
             if name in stack.commands():
                 print(f"  {name:<10} {stack.url(name)}")
         redis = stack.url("redis").replace(stack.secrets["redis_password"], "***")
         print(f"  {'milvus':<10} {stack.url('milvus')}\n  {'redis':<10} {redis}")
+        if stack.prometheus:
+            print(f"  {'prometheus':<10} {stack.url('prometheus')}")
         print(f"Credentials (generated on the first `make up`): {stack.directory / 'secrets'}")
         print("Prometheus metrics:")
         for name, url in stack.metrics_urls().items():

@@ -31,7 +31,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -39,11 +38,10 @@ import yaml
 from redis import Redis
 from rq import Queue
 
-from dev.stack import ROOT, Stack, free_port, subscriber_queues
+from dev.stack import ROOT, SCRAPE_CONFIG, Stack, free_port, subscriber_queues
 from tests.conftest import wait_for, wait_status
 
 RULES = ROOT / "helm" / "sluice" / "files" / "rules"
-SCRAPE_CONFIG = ROOT / "conf" / "observability" / "prometheus" / "prometheus.yml"
 FOR_DIVISOR = 60  # 5m -> 5s
 LOST_WINDOW, SHORT_WINDOW = "[15m]", "[30s]"
 SHORT_GROUP = "sluice-queues-short-window"
@@ -120,31 +118,6 @@ def _assert_only_for_differs(real: dict[str, Any], copy: dict[str, Any]) -> None
             assert ("for" in rule) == ("for" in real_rule)
 
 
-def scrape_configs(stack: Stack) -> list[dict[str, Any]]:
-    """The Sluice jobs of the compose scrape config, aimed at the stack's metric endpoints
-    (static targets instead of compose's DNS names); the observability stack's own jobs are
-    left out, and so is a job none of whose processes this stack runs (embed, with the hashing
-    embedder)."""
-    urls = stack.metrics_urls()
-    processes = {"worker": stack.workers}
-    jobs = []
-    for job in yaml.safe_load(SCRAPE_CONFIG.read_text())["scrape_configs"]:
-        name = job["job_name"]
-        if not name.startswith("sluice-"):
-            continue
-        members = processes.get(name.removeprefix("sluice-"), [name.removeprefix("sluice-")])
-        found = [urlsplit(urls[m]) for m in members if m in urls]
-        if not found:
-            continue
-        assert len({u.path for u in found}) == 1, found
-        scraped = {k: v for k, v in job.items() if not k.endswith("_sd_configs")}
-        scraped.pop("static_configs", None)
-        scraped["metrics_path"] = found[0].path
-        scraped["static_configs"] = [{"targets": [u.netloc for u in found]}]
-        jobs.append(scraped)
-    return jobs
-
-
 @dataclass
 class Prometheus:
     """A running Prometheus server: its HTTP API."""
@@ -195,7 +168,7 @@ def prometheus(prometheus_binary: str, stack: Stack, tmp_path: Path) -> Iterator
     config = {
         "global": {**real["global"], "scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(p) for p in derived_rules(tmp_path / "rules")],
-        "scrape_configs": scrape_configs(stack),
+        "scrape_configs": stack.scrape_configs(),
     }
     config_file = tmp_path / "prometheus.yml"
     config_file.write_text(yaml.safe_dump(config, sort_keys=False))

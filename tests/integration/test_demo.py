@@ -24,3 +24,5 @@ def test_the_demo_indexes_the_corpus_and_prints_hits_in_every_mode(stack: Stack)
         lines = [line for line in result.stdout.splitlines() if line.strip().startswith(mode)]
         assert len(lines) == 4 and all("(no hits)" not in line for line in lines), lines
     assert stack.url("searchapi") in result.stdout
+    console = f"Open the web console: {stack.url('searchapi')}/"
+    assert console in result.stdout
