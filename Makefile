@@ -16,8 +16,9 @@ export RENDERED_DIR := $(CURDIR)/.sluice/rendered
 GOBIN_DIR := $(TOOLS_DIR)
 
 MODEL_DIR ?= $(CURDIR)/.sluice/models/all-MiniLM-L6-v2
+WEB_DIR := searchapi/web
 
-.PHONY: help setup tools deploy-tools observability-tools model up down status demo test smoke test-fast go-test \
+.PHONY: help setup tools deploy-tools observability-tools model web web-test chromium up down status demo test smoke test-fast go-test \
 	lint go-lint format bench eval clean manifests check-manifests check-deploy check-images \
 	check-helm check-knative check-compose compose-env check-py313 check-observability
 
@@ -35,7 +36,20 @@ setup: tools  ## install the tools and the locked Python environment
 model: setup  ## export all-MiniLM-L6-v2 to ONNX once (throwaway torch venv; cached in .sluice/models)
 	$(UV) run --frozen python tools/model/export_minilm.py --out $(MODEL_DIR)
 
-up: setup model  ## start Redis, milvus-lite, the functions and the workers on 127.0.0.1
+# The console's dependencies, reinstalled (npm ci) only when the lock file changed.
+$(WEB_DIR)/node_modules/.package-lock.json: $(WEB_DIR)/package-lock.json
+	cd $(WEB_DIR) && npm ci --no-audit --no-fund
+
+web: $(WEB_DIR)/node_modules/.package-lock.json  ## build the web console (searchapi/web, Vite) into searchapi/web/dist, which searchapi embeds at its next build
+	cd $(WEB_DIR) && npm run build
+
+web-test: web  ## the console's unit tests (Vitest) and its size budget (initial JS <= 150 kB gzipped)
+	cd $(WEB_DIR) && npm test && npm run check-budget
+
+chromium:  ## Debian's chromium, the browser of the console's end-to-end tests (Playwright drives it)
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
+up: setup model web observability-tools  ## start Redis, milvus-lite, the functions, the workers, Prometheus and searchapi (with the console) on 127.0.0.1
 	$(UV) run --frozen python -m dev.stack up --dir $(STACK_DIR) $(PORTS)
 
 down:  ## stop everything `make up` started
@@ -47,7 +61,7 @@ status:  ## show which local processes run
 demo: up  ## bring the stack up, ingest sample documents, wait until indexed
 	$(UV) run --frozen python -m dev.demo
 
-test: setup model lint go-test check-deploy check-observability test-fast  ## the whole suite: lint, Go, deploy and observability checks, pytest, then every command in a quick form (`make smoke`)
+test: setup model web chromium lint go-test web-test check-deploy check-observability test-fast  ## the whole suite: lint, Go, the console's unit tests, deploy and observability checks, pytest (the console's browser tests among the stack tests), then every command in a quick form (`make smoke`)
 	$(UV) run --frozen pytest -m stack
 	$(MAKE) smoke
 
@@ -117,7 +131,7 @@ deploy-tools: setup  ## helm and kubeconform (Go module proxy) into .sluice/tool
 	@test -x $(GOBIN_DIR)/helm || GOBIN=$(GOBIN_DIR) go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 	@test -x $(GOBIN_DIR)/kubeconform || GOBIN=$(GOBIN_DIR) go install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
 
-observability-tools:  ## promtool (Debian's prometheus package, 2.42)
+observability-tools:  ## prometheus and promtool (Debian's prometheus package, 2.42)
 	@command -v promtool >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 
 manifests: setup  ## rewrite the Knative Triggers, the chart's routing.yaml copy and routes.yaml from conf/routing.yaml
@@ -151,3 +165,4 @@ check-observability: setup observability-tools  ## promtool config/rules/tests, 
 
 clean: down  ## stop the stack and remove its data and logs
 	rm -rf $(STACK_DIR)/data $(STACK_DIR)/logs $(STACK_DIR)/run $(STACK_DIR)/bin  # the model stays
+	rm -rf $(WEB_DIR)/dist/app $(WEB_DIR)/test-results  # the built console (node_modules stays)

@@ -53,7 +53,9 @@ func (s *Console) serve(c *gin.Context) {
 	if name == "" || name == "index.html" {
 		name = "index.html"
 	} else if info, err := fs.Stat(s.files, name); err != nil || info.IsDir() {
-		if strings.HasPrefix(name, "assets/") || path.Ext(name) != "" {
+		// A missing asset, or a file of the root (robots.txt, favicon.ico), is a 404; any other
+		// path is a route of the console, whatever its last segment (/documents/notes.md).
+		if strings.HasPrefix(name, "assets/") || (!strings.Contains(name, "/") && path.Ext(name) != "") {
 			abort(c, newError(http.StatusNotFound, "not_found", "no file "+c.Request.URL.Path))
 			return
 		}

@@ -47,8 +47,10 @@ func TestConsoleFiles(t *testing.T) {
 		{name: "asset without a compressed copy", target: "/favicon.svg", accept: "br", status: 200, body: "<svg/>", cache: "no-cache"},
 		{name: "missing asset is a 404, not index.html", target: "/assets/gone-123.js", status: 404},
 		{name: "missing file with an extension is a 404", target: "/robots.txt", status: 404},
+		{name: "a route whose id has an extension gets index.html", target: "/documents/alpha.md", status: 200, body: "<!doctype html><div id=root></div>", cache: "no-cache"},
 		{name: "dot segments stay inside (a route of the console)", target: "/../../etc/passwd", status: 200, body: "<!doctype html><div id=root></div>"},
-		{name: "dot segments to a file stay inside", target: "/assets/../../../etc/passwd.txt", status: 404},
+		{name: "dot segments to a file stay inside (the console's page, never the host's file)", target: "/assets/../../../etc/passwd.txt", status: 200, body: "<!doctype html><div id=root></div>"},
+		{name: "dot segments to a root file stay inside", target: "/assets/../../../passwd.txt", status: 404},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

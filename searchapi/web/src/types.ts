@@ -1,0 +1,138 @@
+// The shapes searchapi answers with (see the console contract). Only what the console reads.
+
+export type Scalar = string | number | boolean;
+export type Metadata = Record<string, unknown>;
+
+export type SearchMode = 'hybrid' | 'dense' | 'text';
+export const SEARCH_MODES: readonly SearchMode[] = ['hybrid', 'dense', 'text'];
+
+export interface SearchFilter {
+  metadata?: Record<string, Scalar | Scalar[]>;
+  document_id?: string | string[];
+}
+
+export interface SearchRequest {
+  query: string;
+  k: number;
+  mode: SearchMode;
+  offset: number;
+  filter?: SearchFilter;
+}
+
+export interface SearchHit {
+  chunk_id: string;
+  document_id: string;
+  chunk: number;
+  score: number;
+  title: string;
+  text: string;
+  metadata: Metadata | null;
+}
+
+export interface SearchResponse {
+  hits: SearchHit[];
+  mode: SearchMode;
+  k: number;
+  offset: number;
+  took_ms: number;
+}
+
+export const DOCUMENT_STATUSES = [
+  'accepted',
+  'transforming',
+  'embedded',
+  'indexed',
+  'failed',
+  'deleted',
+] as const;
+export type DocumentStatus = (typeof DOCUMENT_STATUSES)[number];
+
+/** A stored document's status, or what ingest answered for a submission ("unchanged"). */
+export type SubmissionStatus = DocumentStatus | 'unchanged';
+
+export interface DocumentRecord {
+  id: string;
+  tenant: string;
+  version: string;
+  status: DocumentStatus;
+  chunks: number;
+  indexed_chunks?: number;
+  error: string | null;
+  created_at: string;
+  accepted_at: string;
+  updated_at: string;
+  indexed_at?: string | null;
+}
+
+export interface DocumentList {
+  documents: DocumentRecord[];
+  next_cursor: string | null;
+  total: number;
+  limit: number;
+}
+
+export interface Chunk {
+  chunk: number;
+  title: string;
+  text: string;
+  version: string;
+  metadata: Metadata | null;
+}
+
+export interface ChunkList {
+  chunks: Chunk[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export interface IngestOutcome {
+  id: string;
+  version: string;
+  status: SubmissionStatus;
+  status_url: string;
+}
+
+export interface QueueFigures {
+  queue: string;
+  depth: number | null;
+  oldest_job_age_seconds: number | null;
+  scheduled: number | null;
+  failed: number | null;
+  workers: { busy: number | null; idle: number | null } | null;
+}
+
+export interface OpsResponse {
+  queues: QueueFigures[];
+  freshness: {
+    window_seconds: number;
+    p50_seconds: number | null;
+    p95_seconds: number | null;
+    indexed: number | null;
+  } | null;
+  prometheus_url: string | null;
+  metrics_available: boolean;
+  error: string | null;
+}
+
+export interface DeadLetter {
+  job_id: string;
+  queue: string;
+  subscriber: string;
+  event_type: string;
+  event_id: string;
+  document_id: string | null;
+  document_version: string | null;
+  tenant: string | null;
+  trace_id: string | null;
+  failed_at: string | null;
+  error: string | null;
+}
+
+export interface DeadLetterList {
+  dead_letters: DeadLetter[];
+}
+
+export interface ReplayResponse {
+  replayed: number;
+}
