@@ -18,7 +18,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from dev.stack import Stack, free_port
 from sluice.embedders.hashing import HashingEmbedder
-from sluice.settings import MilvusSettings
+from sluice.events import DOCUMENT_ACCEPTED, DocumentAccepted, make_event
+from sluice.rq.publisher import RqPublisher
+from sluice.settings import MilvusSettings, QueuesConfig, load_settings
 from sluice.stores.milvus import ChunkStore, quote
 
 # Short timeouts so that abandoned jobs and retries resolve within seconds in tests.
@@ -101,6 +103,30 @@ def wait_for(condition: Callable[[], object], timeout: float = 60.0, what: str =
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:.0f} s waiting for {what or condition}")
         time.sleep(0.2)
+
+
+def publish_unclaimable(redis: Redis, document: DocumentAccepted) -> str:
+    """Publish the document's `document.accepted` (its record `accepted`) with a claim check
+    that is not there: transform answers 422, a permanent failure, so the delivery is
+    dead-lettered at once. Returns the claim check's key: setting it to the document's JSON is
+    the fix that lets a replay succeed."""
+    routing = load_settings(QueuesConfig).routing
+    key = f"sluice:blob:missing-{document.tenant}-{document.id}"
+    redis.hset(
+        f"sluice:doc:{document.tenant}:{document.id}",
+        mapping={"version": document.version, "status": "accepted", "chunks": 0},
+    )
+    event = make_event(
+        DOCUMENT_ACCEPTED,
+        "/tests",
+        document,
+        subject=document.id,
+        tenant=document.tenant,
+        version=document.version,
+    )
+    event.data = {"claim_check": key}
+    RqPublisher(routing, redis).publish(routing.routes_for(DOCUMENT_ACCEPTED), [event])
+    return key
 
 
 def wait_status(

@@ -18,10 +18,8 @@ import pytest
 from redis import Redis
 
 from dev.stack import ROOT, Stack
-from sluice.events import DOCUMENT_ACCEPTED, DocumentAccepted, make_event, now_iso
-from sluice.rq.publisher import RqPublisher
-from sluice.settings import QueuesConfig, load_settings
-from tests.conftest import TEST_ENV, wait_for
+from sluice.events import DocumentAccepted, now_iso
+from tests.conftest import TEST_ENV, publish_unclaimable, wait_for
 
 pytestmark = pytest.mark.stack
 
@@ -163,7 +161,6 @@ def test_the_operations_overview_comes_from_prometheus(console: Stack, api: http
 def _dead_letter(console: Stack, redis: Redis) -> tuple[str, str, str]:
     """A delivery dead-lettered at once (its claim check is gone, a permanent failure), with
     the payload put back so a replay succeeds: (job id, document id, the claim-check key)."""
-    routing = load_settings(QueuesConfig, redis={"url": console.url("redis")}).routing
     document = DocumentAccepted(
         id="dead-letter-note",
         tenant=TENANT,
@@ -173,16 +170,7 @@ def _dead_letter(console: Stack, redis: Redis) -> tuple[str, str, str]:
         metadata={},
         accepted_at=now_iso(),
     )
-    key = f"sluice:blob:missing-{document.id}"
-    redis.hset(
-        f"sluice:doc:{TENANT}:{document.id}",
-        mapping={"version": "v1", "status": "accepted", "chunks": 0},
-    )
-    event = make_event(
-        DOCUMENT_ACCEPTED, "/tests", document, subject=document.id, tenant=TENANT, version="v1"
-    )
-    event.data = {"claim_check": key}
-    RqPublisher(routing, redis).publish(routing.routes_for(DOCUMENT_ACCEPTED), [event])
+    key = publish_unclaimable(redis, document)
     headers = {"Authorization": f"Bearer {KEY}"}
     url = console.url("searchapi") + "/v1/ingest/dead-letters"
 

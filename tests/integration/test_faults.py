@@ -17,7 +17,7 @@ from sluice.events import DOCUMENT_ACCEPTED, DocumentAccepted, make_event, now_i
 from sluice.rq.publisher import RqPublisher
 from sluice.settings import QueuesConfig, load_settings
 from sluice.stores.milvus import ChunkStore
-from tests.conftest import document_rows, wait_for, wait_status
+from tests.conftest import document_rows, publish_unclaimable, wait_for, wait_status
 from tests.integration.test_pipeline import expected_chunks
 
 TRANSFORM_WORKERS = ("worker-transform-1", "worker-transform-2")
@@ -80,7 +80,6 @@ def _log_count(stack: Stack, name: str, needle: str) -> int:
 def test_a_poison_event_is_dead_lettered_at_once_and_replays_after_the_fix(
     stack: Stack, ingest: httpx.Client, redis_client: Redis, chunk_store: ChunkStore, tenant: str
 ) -> None:
-    routing = load_settings(QueuesConfig).routing
     # A document whose payload went by claim check, and the claim check is gone: transform
     # answers 422 (permanent), so the delivery must not be retried but dead-lettered.
     document = DocumentAccepted(
@@ -92,15 +91,7 @@ def test_a_poison_event_is_dead_lettered_at_once_and_replays_after_the_fix(
         metadata={},
         accepted_at=now_iso(),
     )
-    key = f"sluice:blob:missing-{tenant}"
-    redis_client.hset(
-        f"sluice:doc:{tenant}:poison", mapping={"version": "v1", "status": "accepted", "chunks": 0}
-    )
-    event = make_event(
-        DOCUMENT_ACCEPTED, "/tests", document, subject="poison", tenant=tenant, version="v1"
-    )
-    event.data = {"claim_check": key}
-    RqPublisher(routing, redis_client).publish(routing.routes_for(DOCUMENT_ACCEPTED), [event])
+    key = publish_unclaimable(redis_client, document)
 
     record = wait_status(ingest, "poison", tenant, "failed", timeout=30)
     assert "claim check" in str(record["error"])
