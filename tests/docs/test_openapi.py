@@ -1,9 +1,10 @@
 """The search service's OpenAPI document (`docs/api/searchapi.openapi.yaml`) is a valid OpenAPI
 3.1 document and states the contract: its routes and methods, one error shape for every error
 answer, the documented error codes, and examples that match their schemas. Ingest's
-(`docs/api/ingest.openapi.yaml`) is valid with matching examples too, and both state the
-patterns the servers enforce. (tests/integration/test_api_contracts.py runs them against the
-servers.)"""
+(`docs/api/ingest.openapi.yaml`) is valid with matching examples too, and states the routes
+its code serves; both state the patterns the servers enforce, and searchapi's `/v1/ingest/`
+routes are ingest's, as its proxy forwards them. (tests/integration/test_api_contracts.py runs
+them against the servers.)"""
 
 from __future__ import annotations
 
@@ -25,14 +26,23 @@ INGEST_SPEC_PATH = ROOT / "docs" / "api" / "ingest.openapi.yaml"
 ERROR_REF = "#/components/schemas/Error"
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
+# The API's routes; every other GET path serves the web console, which is no part of the
+# contract (the spec's introduction says so).
 EXPECTED_ROUTES = {
     "/v1/search": {"get", "post"},
     "/v1/documents/{id}": {"get"},
+    "/v1/documents/{id}/chunks": {"get"},
+    "/v1/ops": {"get"},
+    "/v1/ingest/documents": {"get", "post"},
+    "/v1/ingest/documents/{id}": {"get", "delete"},
+    "/v1/ingest/dead-letters": {"get"},
+    "/v1/ingest/dead-letters/replay": {"post"},
     "/healthz": {"get"},
     "/readyz": {"get"},
     "/metrics": {"get"},
 }
-ERROR_CODES = {
+# searchapi's own codes...
+SEARCHAPI_ERROR_CODES = {
     "400": {
         "invalid_query",
         "invalid_k",
@@ -42,12 +52,15 @@ ERROR_CODES = {
         "invalid_json",
         "invalid_tenant",
         "invalid_id",
+        "invalid_limit",
     },
     "401": {"unauthorized"},
     "403": {"forbidden"},
     "404": {"not_found"},
     "405": {"method_not_allowed"},
+    "413": {"payload_too_large"},
     "500": {"internal_error", "milvus_error", "embedder_mismatch"},
+    "502": {"ingest_unavailable"},
     "503": {
         "milvus_unavailable",
         "redis_unavailable",
@@ -55,7 +68,62 @@ ERROR_CODES = {
         "timeout",
         "overloaded",
     },
+    "504": {"ingest_timeout"},
 }
+# ...and ingest's, in the answers /v1/ingest/ forwards.
+FORWARDED_ERROR_CODES = {
+    "400": {
+        "invalid_json",
+        "invalid_encoding",
+        "empty_body",
+        "incomplete_body",
+        "invalid_cloudevent",
+        "unknown_event_type",
+        "invalid_event_data",
+    },
+    "403": {"forbidden"},
+    "404": {"document_not_found"},
+    "411": {"length_required"},
+    "413": {
+        "body_too_large",
+        "batch_too_large",
+        "document_too_large",
+        "metadata_too_large",
+        "form_too_large",
+    },
+    "415": {"unsupported_media_type"},
+    "422": {
+        "validation_failed",
+        "invalid_payload",
+        "mixed_tenants",
+        "duplicate_id",
+        "invalid_form",
+        "invalid_encoding",
+        "invalid_status",
+        "invalid_prefix",
+        "invalid_limit",
+        "invalid_cursor",
+        "invalid_tenant",
+        "invalid_id",
+    },
+    "429": {"queue_full"},
+    "500": {"internal_error"},
+    "503": {"redis_unavailable", "enqueue_failed", "document_locked"},
+}
+ERROR_CODES = {
+    status: SEARCHAPI_ERROR_CODES.get(status, set()) | FORWARDED_ERROR_CODES.get(status, set())
+    for status in SEARCHAPI_ERROR_CODES.keys() | FORWARDED_ERROR_CODES.keys()
+}
+# What searchapi's proxy adds to ingest's answers: its key check, its body limit, its own
+# failures to reach ingest, and its 404 for a path it does not forward (an id holding `/`).
+PROXY_ERROR_CODES = {
+    "401": {"unauthorized"},
+    "404": {"not_found"},
+    "413": {"payload_too_large"},
+    "502": {"ingest_unavailable"},
+    "504": {"ingest_timeout"},
+}
+INGEST_PREFIX = "/v1/ingest"
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -67,6 +135,11 @@ def load(path: Path) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def spec() -> dict[str, Any]:
     return load(SPEC_PATH)
+
+
+@pytest.fixture(scope="module")
+def ingest_spec() -> dict[str, Any]:
+    return load(INGEST_SPEC_PATH)
 
 
 @pytest.fixture(scope="module", params=[SPEC_PATH, INGEST_SPEC_PATH], ids=["searchapi", "ingest"])
@@ -135,6 +208,148 @@ def test_the_search_filter_constrains_its_metadata_keys(spec: dict[str, Any]) ->
 def test_has_exactly_the_contracted_routes_and_methods(spec: dict[str, Any]) -> None:
     routes = {path: set(item) & METHODS for path, item in spec["paths"].items()}
     assert routes == EXPECTED_ROUTES
+    # All of them the API's: what `apiPath` (console.go) never hands to the web console.
+    source = (ROOT / "searchapi" / "internal" / "server" / "console.go").read_text()
+    assert 'p == "/v1" || strings.HasPrefix(p, "/v1/")' in source
+    for path in routes:
+        assert path.startswith("/v1/") or path in {"/healthz", "/readyz", "/metrics"}, path
+    assert "web console" in spec["info"]["description"]
+
+
+def python_routes() -> dict[str, set[str]]:
+    """The routes ingest serves, from its source: its own `Route(...)` table (api.py) and the
+    ones every function has (sluice/http.py), `<doc_id>` as `{id}`."""
+    routes: dict[str, set[str]] = {}
+    for source in (
+        ROOT / "functions" / "ingest" / "sluice_ingest" / "api.py",
+        ROOT / "shared" / "sluice" / "http.py",
+    ):
+        for rule, methods in re.findall(r'Route\("([^"]*)", \(([^)]*)\)', source.read_text()):
+            path = re.sub(r"<[a-z_]+>", "{id}", rule)
+            routes.setdefault(path, set()).update(
+                m.lower() for m in re.findall(r'"(\w+)"', methods)
+            )
+    return routes
+
+
+def test_ingest_states_exactly_the_routes_its_code_serves(ingest_spec: dict[str, Any]) -> None:
+    routes = {path: set(item) & METHODS for path, item in ingest_spec["paths"].items()}
+    assert routes == python_routes()
+    assert {"/documents", "/dead-letters", "/dead-letters/replay"} <= set(routes)
+    for path, method, operation in operations(ingest_spec):
+        # A known path with another method: 405 with `Allow` (werkzeug adds HEAD to GET).
+        response = resolve(ingest_spec, operation["responses"]["405"])
+        assert "Allow" in response["headers"], (method, path)
+
+
+def forwarded_pattern() -> re.Pattern[str]:
+    """The ingest routes searchapi's proxy forwards (`forwardedPath`, ingest_proxy.go)."""
+    source = (ROOT / "searchapi" / "internal" / "server" / "ingest_proxy.go").read_text()
+    match = re.search(r"forwardedPath = regexp\.MustCompile\(`([^`]+)`\)", source)
+    assert match
+    return re.compile(match.group(1))
+
+
+def renamed(node: Any, names: set[str]) -> Any:
+    """An ingest spec node as searchapi's copy has it: its schemas `X` named `IngestX`."""
+    if isinstance(node, dict):
+        return {key: renamed(value, names) for key, value in node.items()}
+    if isinstance(node, list):
+        return [renamed(item, names) for item in node]
+    if isinstance(node, str) and node.startswith("#/components/schemas/"):
+        name = node.removeprefix("#/components/schemas/")
+        return f"#/components/schemas/Ingest{name}" if name in names else node
+    return node
+
+
+def copied_schemas(spec: dict[str, Any]) -> set[str]:
+    """The ingest schemas searchapi's spec copies (as `Ingest<name>`)."""
+    return {
+        name.removeprefix("Ingest")
+        for name in spec["components"]["schemas"]
+        if name.startswith("Ingest")
+    }
+
+
+def test_the_ingest_schemas_searchapi_copies_are_ingests(
+    spec: dict[str, Any], ingest_spec: dict[str, Any]
+) -> None:
+    names = copied_schemas(spec)
+    assert {"DocumentRecord", "DocumentPage", "Files", "DeadLetter", "Replay"} <= names
+    for name in names:
+        copy = spec["components"]["schemas"][f"Ingest{name}"]
+        assert copy == renamed(ingest_spec["components"]["schemas"][name], names), name
+    for shared in ("Tenant", "DocumentId"):
+        ours, theirs = (s["components"]["schemas"][shared] for s in (spec, ingest_spec))
+        assert ours["pattern"] == theirs["pattern"], shared
+
+
+def codes(spec: dict[str, Any], response: dict[str, Any]) -> set[str]:
+    """The error codes of an error response's examples."""
+    media = resolve(spec, response)["content"]["application/json"]
+    examples = [media["example"]] if "example" in media else []
+    examples += [resolve(spec, e)["value"] for e in media.get("examples", {}).values()]
+    return {example["error"]["code"] for example in examples}
+
+
+def json_schema(spec: dict[str, Any], response: dict[str, Any]) -> Any:
+    """The schema of a response's JSON body."""
+    return resolve(spec, response)["content"]["application/json"]["schema"]
+
+
+def parameters(spec: dict[str, Any], path: str, method: str) -> dict[tuple[str, str], Any]:
+    """An operation's parameters (its path's too): (name, in) → (schema, required)."""
+    item = spec["paths"][path]
+    found = [
+        resolve(spec, p) for p in item.get("parameters", []) + item[method].get("parameters", [])
+    ]
+    return {(p["name"], p["in"]): (p["schema"], p.get("required", False)) for p in found}
+
+
+def test_the_forwarded_routes_are_ingests_plus_the_proxys_errors(
+    spec: dict[str, Any], ingest_spec: dict[str, Any]
+) -> None:
+    """`/v1/ingest/<route>` is ingest's `<route>` for every route the proxy forwards: the same
+    methods, parameters, bodies and answers; the error answers are ingest's (but 405, which any
+    route may answer) plus the proxy's own."""
+    pattern, names = forwarded_pattern(), copied_schemas(spec)
+    forwarded = {
+        path for path in ingest_spec["paths"] if pattern.fullmatch(path.replace("{id}", "x"))
+    }
+    assert forwarded == {"/documents", "/documents/{id}", "/dead-letters", "/dead-letters/replay"}
+    assert {p for p in spec["paths"] if p.startswith(INGEST_PREFIX + "/")} == {
+        INGEST_PREFIX + path for path in forwarded
+    }
+    for path in forwarded:
+        theirs, ours = ingest_spec["paths"][path], spec["paths"][INGEST_PREFIX + path]
+        assert set(ours) & METHODS == set(theirs) & METHODS, path
+        for method in set(theirs) & METHODS:
+            where = f"{method.upper()} {INGEST_PREFIX}{path}"
+            assert parameters(spec, INGEST_PREFIX + path, method) == renamed(
+                parameters(ingest_spec, path, method), names
+            ), where
+            mine, its = ours[method], theirs[method]
+            if "requestBody" in its:
+                body = resolve(ingest_spec, its["requestBody"])["content"]
+                assert {k: v["schema"] for k, v in mine["requestBody"]["content"].items()} == {
+                    k: renamed(v["schema"], names) for k, v in body.items()
+                }, where
+            for status, response in its["responses"].items():
+                if str(status)[0] == "2":
+                    their_schema = json_schema(ingest_spec, response)
+                    our_schema = json_schema(spec, mine["responses"][status])
+                    assert our_schema == renamed(their_schema, names), (where, status)
+            errors = {str(s) for s in its["responses"] if str(s)[0] in "45"} - {"405"}
+            added = {"401", "502", "504"} | ({"413"} if "requestBody" in its else set())
+            assert {str(s) for s in mine["responses"] if str(s)[0] in "45"} == errors | added, where
+            for status in errors | added:
+                ours_codes = codes(spec, mine["responses"][status])
+                its_codes = (
+                    codes(ingest_spec, its["responses"][status]) if status in errors else set()
+                )
+                assert its_codes <= ours_codes, (where, status)
+                added_codes = PROXY_ERROR_CODES.get(status, set())
+                assert ours_codes - its_codes <= added_codes, (where, status)
 
 
 def test_every_error_response_uses_the_error_schema(spec: dict[str, Any]) -> None:
@@ -174,7 +389,13 @@ def test_v1_routes_take_an_optional_bearer_key_and_the_rest_none(spec: dict[str,
     for path, method, operation in operations(spec):
         if path.startswith("/v1/"):
             assert operation["security"] == [{"bearerAuth": []}, {}], (method, path)
-            assert {"401", "403", "500", "503"} <= set(map(str, operation["responses"]))
+            statuses = set(map(str, operation["responses"]))
+            assert {"401", "500", "503"} <= statuses, (method, path)
+            # 403 is for naming another tenant than the key's: where a request can name one.
+            names_a_tenant = "requestBody" in operation or ("tenant", "query") in parameters(
+                spec, path, method
+            )
+            assert ("403" in statuses) == names_a_tenant, (method, path)
         else:
             assert operation["security"] == [], (method, path)
 
@@ -189,7 +410,9 @@ def test_search_parameters_and_body_state_the_limits(spec: dict[str, Any]) -> No
     assert (k["type"], k["default"], k["minimum"], k["maximum"]) == ("integer", 10, 1, 100)
     offset = params["offset"]["schema"]
     assert (offset["default"], offset["minimum"], offset["maximum"]) == (0, 0, 1000)
-    mode = resolve(spec, params["mode"]["schema"])
+    # An empty `mode` is the default's (searchGet passes it on, search defaults it).
+    assert params["mode"]["schema"]["anyOf"][1] == {"type": "string", "enum": [""]}
+    mode = resolve(spec, params["mode"]["schema"]["anyOf"][0])
     assert (mode["enum"], mode["default"]) == (["hybrid", "dense", "text"], "hybrid")
 
     body = resolve(spec, spec["components"]["schemas"]["SearchRequest"])
@@ -226,7 +449,8 @@ def test_document_status_fields(spec: dict[str, Any]) -> None:
 
 
 def media_examples(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], Any]]:
-    """(where, schema, example) for every example of a JSON request or response body."""
+    """(where, schema, example) for every example of a request or response body but text
+    (JSON, CloudEvents, forms)."""
     bodies: list[tuple[str, dict[str, Any]]] = []
     for path, method, operation in operations(spec):
         if "requestBody" in operation:
@@ -234,13 +458,14 @@ def media_examples(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], 
         for status, response in operation["responses"].items():
             bodies.append((f"{method.upper()} {path} {status}", response))
     for where, body in bodies:
-        media = resolve(spec, body).get("content", {}).get("application/json")
-        if media is None:
-            continue
-        if "example" in media:
-            yield where, media["schema"], media["example"]
-        for name, example in media.get("examples", {}).items():
-            yield f"{where} ({name})", media["schema"], resolve(spec, example)["value"]
+        for media_type, media in resolve(spec, body).get("content", {}).items():
+            if media_type.startswith("text/"):
+                continue
+            if "example" in media:
+                yield f"{where} {media_type}", media["schema"], media["example"]
+            for name, example in media.get("examples", {}).items():
+                value = resolve(spec, example)["value"]
+                yield f"{where} {media_type} ({name})", media["schema"], value
 
 
 def test_examples_match_their_schemas(any_spec: dict[str, Any]) -> None:
