@@ -121,7 +121,9 @@ def test_ingest_lists_and_replays_only_the_keys_tenants_dead_letters(
     assert len(ingest.get("/dead-letters", headers=theirs).get_json()["dead_letters"]) == 1
     assert Queue(queue, connection=redis_client).count == 1  # the replayed delivery
 
-    for bad in ({}, {"all": True, "job_ids": ["x"]}, {"job_ids": []}, {"all": False}, {"x": 1}):
+    bad_bodies = [{}, {"all": True, "job_ids": ["x"]}, {"job_ids": []}, {"all": False}, {"x": 1}]
+    bad_bodies += [{"all": 1}, {"all": "yes"}, {"job_ids": "x"}]  # "all" means true, nothing else
+    for bad in bad_bodies:
         response = ingest.post("/dead-letters/replay", json=bad, headers=mine)
         assert response.status_code == 422, bad
         assert response.get_json()["error"]["code"] == "validation_failed"

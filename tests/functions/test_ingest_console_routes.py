@@ -72,6 +72,8 @@ def test_the_tenants_documents_page_by_page_with_status_and_prefix(
         ("limit=101", "invalid_limit"),
         ("limit=-1", "invalid_limit"),
         ("limit=1e2", "invalid_limit"),
+        ("limit=%D9%A3", "invalid_limit"),  # an Arabic-Indic 3: a digit, not an ASCII one
+        ("cursor=ZG9j%2Acw", "invalid_cursor"),  # "docs" with a character that is not base64
         ("cursor=%21%21", "invalid_cursor"),
         ("cursor=" + base64.urlsafe_b64encode(b"a:b\x00").decode(), "invalid_cursor"),
         ("cursor=" + base64.urlsafe_b64encode(b"\xff\xfe").decode(), "invalid_cursor"),

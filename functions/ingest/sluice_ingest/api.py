@@ -8,7 +8,7 @@ import binascii
 from typing import TYPE_CHECKING, Any
 
 from flask import Request, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from sluice import codec
 from sluice.errors import ValidationFailed
@@ -42,7 +42,7 @@ class Replay(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     job_ids: list[str] | None = Field(None, min_length=1, max_length=1000)
-    all: bool = False
+    all: StrictBool = False
 
     @model_validator(mode="after")
     def _one_of(self) -> Replay:
@@ -220,7 +220,7 @@ def _status(raw: str | None) -> Status | None:
 def _limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_PAGE
-    if not raw.isdecimal() or not 1 <= int(raw) <= MAX_PAGE:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE:
         raise ValidationFailed(
             f"limit {shorten(raw)!r} is not a whole number from 1 to {MAX_PAGE}",
             code="invalid_limit",
@@ -240,7 +240,8 @@ def _after(cursor: str | None) -> str | None:
     if cursor is None:
         return None
     try:
-        after = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        padded = cursor + "=" * (-len(cursor) % 4)
+        after = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         after = None
     if after is None or not is_valid_id(after):

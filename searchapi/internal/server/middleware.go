@@ -60,6 +60,9 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		defer func() {
 			if recovered := recover(); recovered != nil {
+				if recovered == http.ErrAbortHandler {
+					panic(recovered) // net/http's "abort this response" (the ingest proxy's): not a fault
+				}
 				log.Error("panic", "error", fmt.Sprint(recovered), "route", route(c))
 				abort(c, newError(http.StatusInternalServerError, "internal_error", "internal error"))
 			}
