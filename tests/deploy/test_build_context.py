@@ -47,6 +47,8 @@ PYTHON_TARGETS = {
     "dead-letter": Image("sluice-dead-letter", function="dead_letter"),
     "worker": Image("sluice-shared", extras=("queue",)),
 }
+# The `sluice` command (the library depends on it): in every image, with no target of its own.
+EVERY_IMAGE = "sluice-cli"
 WORKER_CMD = [
     "sluice", "worker", "--queue", "sluice-transform", "--metrics-host", "0.0.0.0",
     "--metrics-port", "9100",
@@ -397,7 +399,8 @@ def test_uv_sync_is_frozen_and_follows_the_lock() -> None:
 
 def test_every_workspace_package_goes_into_an_image() -> None:
     """A new function folder without its image target fails here, not at deploy time."""
-    assert set(workspace_members()) == {image.package for image in PYTHON_TARGETS.values()}
+    packages = {image.package for image in PYTHON_TARGETS.values()}
+    assert set(workspace_members()) == packages | {EVERY_IMAGE}
 
 
 @pytest.mark.parametrize("target", PYTHON_TARGETS)
@@ -433,7 +436,7 @@ def test_each_image_gets_only_its_package(target: str) -> None:
             for member in members_copied(source):
                 copied.setdefault(member, index)
     members = workspace_members()
-    assert set(copied) == {members["sluice-shared"], members[image.package]}
+    assert set(copied) == {members["sluice-shared"], members[EVERY_IMAGE], members[image.package]}
     assert deps_at < min(copied.values()) and max(copied.values()) < project_at, (
         "the sources go in between the dependency sync and the project sync"
     )

@@ -87,13 +87,18 @@ func applyPlatformPort(tree map[string]any, environ []string) {
 	}
 }
 
+// CLIVariables are the `sluice` command line's (its server URL and API key), not settings:
+// an operator's shell may set them next to the services'.
+var CLIVariables = []string{"SLUICE_URL", "SLUICE_API_KEY"}
+
 // applyEnvironment sets SLUICE_A__B=value at path a.b (names are case-insensitive). A
-// variable naming no section is an error; SLUICE_CONF_DIR and service links are not settings.
+// variable naming no section is an error; SLUICE_CONF_DIR, the command line's variables and
+// service links are not settings.
 func applyEnvironment(tree map[string]any, environ []string) error {
 	for _, entry := range environ {
 		name, value, found := strings.Cut(entry, "=")
 		upper := strings.ToUpper(name)
-		if !found || !strings.HasPrefix(upper, envPrefix) || upper == ConfDirVariable ||
+		if !found || !strings.HasPrefix(upper, envPrefix) || upper == ConfDirVariable || slices.Contains(CLIVariables, upper) ||
 			(!strings.Contains(upper, envDelimiter) && serviceLink.MatchString(upper)) {
 			continue
 		}

@@ -27,6 +27,9 @@ from sluice.errors import ConfigError
 ENV_PREFIX = "SLUICE_"
 ENV_DELIMITER = "__"
 CONF_DIR_VARIABLE = "SLUICE_CONF_DIR"
+# The `sluice` command line's server URL and API key: not settings, but an operator's shell may
+# set them next to the services' (searchapi's config has the same list).
+CLI_VARIABLES = frozenset({"SLUICE_URL", "SLUICE_API_KEY"})
 
 
 class ProcessSettings(BaseSettings):
@@ -184,6 +187,7 @@ def _check_environment() -> None:
         if (
             not upper.startswith(ENV_PREFIX)
             or upper == CONF_DIR_VARIABLE
+            or upper in CLI_VARIABLES
             or (ENV_DELIMITER not in upper and _SERVICE_LINK.match(upper))
         ):
             continue
