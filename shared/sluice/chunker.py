@@ -6,12 +6,20 @@ the strongest break it can (a paragraph break, else a sentence end, else a space
 being at least half full, and the next chunk starts with the last whole pieces of the previous
 one that fit in `overlap` characters. Each chunk is a span of the original text, so its start
 and end offsets point back into the document.
+
+A file's text comes in blocks (`sluice.extract`: a PDF page, the body under a heading):
+`chunk_blocks` chunks each block on its own, so a chunk never spans two pages or two sections,
+except that consecutive blocks of one section that fit in a chunk together (short pages) are
+chunked as one; such a chunk carries the range of its pages.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from sluice.extract.result import Block
 
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
@@ -23,12 +31,16 @@ _HARD, _WORD, _SENTENCE_END, _PARAGRAPH_END = range(4)
 
 @dataclass(frozen=True)
 class Chunk:
-    """A chunk: its number in the document, its span, and its text (the span, stripped)."""
+    """A chunk: its number in the document, its span, its text (the span, stripped), and where
+    in a file it came from (its first and last page, 0 without pages; its section)."""
 
     number: int
     start: int
     end: int
     text: str
+    page: int = 0
+    page_end: int = 0
+    section: str = ""
 
 
 @dataclass(frozen=True)
@@ -38,10 +50,56 @@ class _Piece:
     strength: int
 
 
-def search_text(title: str, text: str) -> str:
-    """What BM25 indexes and the embedder sees for a chunk: its document's title, then the
-    chunk (a chunk of a long document would otherwise lose what the document is about)."""
-    return f"{title}\n\n{text}" if title else text
+def search_text(title: str, text: str, section: str = "") -> str:
+    """What BM25 indexes and the embedder sees for a chunk: its document's title and its
+    section's heading path, then the chunk (a chunk of a long document would otherwise lose
+    what the document and the section are about)."""
+    context = "\n".join(part for part in (title, section) if part)
+    return f"{context}\n\n{text}" if context else text
+
+
+BLOCK_SEPARATOR = "\n\n"
+
+
+def chunk_blocks(blocks: Sequence[Block], size: int, overlap: int) -> tuple[str, list[Chunk]]:
+    """The document's text (its blocks joined by blank lines) and its chunks, each within one
+    block or one run of short blocks of a section (see the module's docstring)."""
+    text = BLOCK_SEPARATOR.join(block.text for block in blocks)
+    spans: list[tuple[int, int, Block]] = []
+    cursor = 0
+    for block in blocks:
+        spans.append((cursor, cursor + len(block.text), block))
+        cursor += len(block.text) + len(BLOCK_SEPARATOR)
+    chunks: list[Chunk] = []
+    for run in _runs(spans, size):
+        start, end = run[0][0], run[-1][1]
+        for piece in chunk_text(text[start:end], size, overlap):
+            first, last = start + piece.start, start + piece.end
+            pages = [block.page for s, e, block in run if s < last and e > first]
+            chunks.append(
+                Chunk(
+                    len(chunks),
+                    first,
+                    last,
+                    piece.text,
+                    page=min(pages, default=0),
+                    page_end=max(pages, default=0),
+                    section=run[0][2].section,
+                )
+            )
+    return text, chunks
+
+
+def _runs(spans: list[tuple[int, int, Block]], size: int) -> list[list[tuple[int, int, Block]]]:
+    """Consecutive blocks grouped: a block joins the run before it if it has the same section
+    and the run with it still fits in one chunk."""
+    runs: list[list[tuple[int, int, Block]]] = []
+    for span in spans:
+        if runs and runs[-1][-1][2].section == span[2].section and span[1] - runs[-1][0][0] <= size:
+            runs[-1].append(span)
+        else:
+            runs.append([span])
+    return runs
 
 
 def chunk_text(text: str, size: int, overlap: int) -> list[Chunk]:

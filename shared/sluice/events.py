@@ -46,14 +46,28 @@ class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class DocumentIn(Payload):
-    """A document as a client submits it."""
+class DocumentFields(Payload):
+    """What a client says about a document besides its content (a JSON document's fields, a
+    file's query parameters or form fields)."""
 
     id: str | None = Field(None, pattern=DOCUMENT_ID_PATTERN)
-    text: str
     title: str = Field("", max_length=1024)
     metadata: dict[str, Any] = Field(default_factory=dict)
     tenant: str | None = Field(None, pattern=TENANT_PATTERN)
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_storable(cls, metadata: dict[str, Any]) -> dict[str, Any]:
+        problem = _unstorable(metadata, "metadata", 1)
+        if problem:
+            raise ValueError(problem)
+        return metadata
+
+
+class DocumentIn(DocumentFields):
+    """A document as a client submits it in JSON."""
+
+    text: str
 
     @field_validator("text")
     @classmethod
@@ -63,14 +77,6 @@ class DocumentIn(Payload):
         if not _is_utf8(text):
             raise ValueError("text is not valid UTF-8 (it contains lone surrogates)")
         return text
-
-    @field_validator("metadata")
-    @classmethod
-    def _metadata_storable(cls, metadata: dict[str, Any]) -> dict[str, Any]:
-        problem = _unstorable(metadata, "metadata", 1)
-        if problem:
-            raise ValueError(problem)
-        return metadata
 
     def content_version(self) -> str:
         """The version: a hash of everything that ends up in the index (title, text, metadata)."""
@@ -135,23 +141,53 @@ class DocumentVersion(Payload):
         return (self.tenant, self.id, self.version)
 
 
+class FileRef(Payload):
+    """A submitted file, parked in Redis by ingest (`BlobStore.put_file`) until transform has
+    read it: a claim check for its bytes."""
+
+    key: str
+    sha256: str
+    size: int
+    media_type: str
+    charset: str | None = None
+    name: str = ""  # the file name the client gave, if any
+
+
 class DocumentAccepted(DocumentVersion):
-    """ingest → transform: a new version of a document to chunk and embed."""
+    """ingest → transform: a new version of a document to chunk and embed: its text, or the
+    file transform extracts the text from (`text` is then empty)."""
 
     title: str
     text: str
     metadata: dict[str, Any]
     accepted_at: str
+    file: FileRef | None = None
+
+
+def file_version(sha256: str, media_type: str, title: str, metadata: dict[str, Any]) -> str:
+    """A file's version: a hash of its bytes' hash, its type, title and metadata (so an unchanged
+    file is known without parsing it)."""
+    canonical = json.dumps(
+        {"file": sha256, "media_type": media_type, "title": title, "metadata": metadata},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
 class EmbeddedChunk(Payload):
-    """One chunk of a document with its character span and vector."""
+    """One chunk of a document with its character span, where it came from (the pages it is
+    on, 0 for formats without pages; the heading path of its section) and its vector."""
 
     chunk: int
     start: int
     end: int
     text: str
     vector: list[float]
+    page: int = 0
+    page_end: int = 0
+    section: str = ""
 
 
 class DocumentEmbedded(DocumentVersion):

@@ -59,6 +59,12 @@ EMBED_DURATION = Histogram(
     "sluice_embedding_duration_seconds",
     "Time to embed one batch.",
 )
+EXTRACT_DURATION = Histogram(
+    "sluice_extract_duration_seconds",
+    "Time to turn one file into text, by format and outcome (ok, failed).",
+    ["format", "outcome"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
 MILVUS_WRITE_DURATION = Histogram(
     "sluice_milvus_write_duration_seconds",
     "Time of a Milvus write, by operation.",

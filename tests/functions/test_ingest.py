@@ -55,7 +55,7 @@ def bad_requests(tenant: str) -> list[tuple[str, str, dict[str, str], bytes, int
         (
             "wrong content type",
             "/documents",
-            {"content-type": "text/plain"},
+            {"content-type": "text/csv"},
             b"hello",
             415,
             "unsupported_media_type",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from flask import Request, Response
@@ -26,7 +27,7 @@ from sluice.metrics import EVENTS
 from sluice.stores.documents import STORED_STATUSES
 from sluice.tracing import TraceContext, continue_from, from_event, from_headers
 from sluice_ingest.auth import Authenticator
-from sluice_ingest.files import MULTIPART, documents_from_form
+from sluice_ingest.files import MULTIPART, FileIn, file_from_request, files_from_form, is_file
 from sluice_ingest.service import IngestService
 
 if TYPE_CHECKING:
@@ -83,21 +84,28 @@ class IngestApi:
         )
 
     def submit(self, request: Request) -> Response:
-        """Accept one document or a batch, as JSON, as files (multipart/form-data) or as a
-        `document.submitted` CloudEvent."""
+        """Accept one document or a batch: as JSON, as a file (the body, with its media type),
+        as files (multipart/form-data) or as a `document.submitted` CloudEvent."""
         self.auth.tenant(request)  # 401 before reading a byte of an unauthenticated body
         body = read_body(request, self.max_body_bytes)
-        if request.mimetype == MULTIPART:
-            batch = documents_from_form(
-                body,
-                request.mimetype,
-                request.mimetype_params,
-                self.service.settings.max_batch_documents,
+        is_event = codec.is_event(request.headers)
+        if not is_event and (request.mimetype == MULTIPART or is_file(request)):
+            files = (
+                files_from_form(
+                    body,
+                    request.mimetype,
+                    request.mimetype_params,
+                    self.service.settings.max_batch_documents,
+                )
+                if request.mimetype == MULTIPART
+                else [file_from_request(request, body)]
             )
             span = continue_from(from_headers(request.headers))
             with log_context(**span.log_fields()):
-                return self._submit_batch(request, batch, span, single=False)
-        if codec.is_event(request.headers) and request.mimetype != codec.BATCH:
+                return self._submit_batch(
+                    request, files, span, single=request.mimetype != MULTIPART
+                )
+        if is_event and request.mimetype != codec.BATCH:
             (event,), _ = codec.decode(request.headers, body, [DOCUMENT_SUBMITTED])
             EVENTS.labels("ingest", "in", event["type"]).inc()
             data: Any = event.data
@@ -115,9 +123,14 @@ class IngestApi:
         return self._submit_batch(request, batch, span, single=single)
 
     def _submit_batch(
-        self, request: Request, batch: list[DocumentIn], span: TraceContext, *, single: bool
+        self,
+        request: Request,
+        batch: Sequence[DocumentIn | FileIn],
+        span: TraceContext,
+        *,
+        single: bool,
     ) -> Response:
-        tenants = {d.tenant for d in batch}
+        tenants = {d.fields.tenant if isinstance(d, FileIn) else d.tenant for d in batch}
         if len(tenants) > 1:
             raise ValidationFailed(
                 "all documents of a batch must name the same tenant", code="mixed_tenants"

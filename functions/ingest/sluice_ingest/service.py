@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -17,7 +18,10 @@ from sluice.events import (
     DOCUMENT_DELETED,
     DocumentAccepted,
     DocumentDeleted,
+    DocumentFields,
     DocumentIn,
+    FileRef,
+    file_version,
     make_event,
     now_iso,
     version_event,
@@ -30,6 +34,7 @@ from sluice.settings import IngestSettings
 from sluice.stores.blobs import BlobStore
 from sluice.stores.documents import DocumentPage, DocumentStore
 from sluice.tracing import TraceContext
+from sluice_ingest.files import FileIn
 
 log = logging.getLogger(__name__)
 SOURCE = "/sluice/ingest"
@@ -75,10 +80,14 @@ class IngestService:
         self.tenant_in_url = not keys_required
 
     def submit(
-        self, batch: list[DocumentIn], tenant: str, trace: TraceContext | None = None
+        self,
+        batch: Sequence[DocumentIn | FileIn],
+        tenant: str,
+        trace: TraceContext | None = None,
     ) -> list[Submitted]:
-        """Record and publish every new document version; all-or-nothing validation first.
-        The events carry `trace` (the span of the request that submitted them)."""
+        """Record and publish every new document version (a file's bytes parked for transform
+        first); all-or-nothing validation first. The events carry `trace` (the span of the
+        request that submitted them)."""
         self._check_batch(batch)
         depth = self.router.depth(DOCUMENT_ACCEPTED)
         if depth > self.settings.queue_bound:
@@ -87,18 +96,7 @@ class IngestService:
                 retry_after=self.settings.retry_after_seconds,
             )
         accepted_at = now_iso()
-        sources = [
-            DocumentAccepted(
-                id=document.id or hashlib.sha256(document.text.encode()).hexdigest()[:32],
-                tenant=tenant,
-                version=document.content_version(),
-                title=document.title,
-                text=document.text,
-                metadata=document.metadata,
-                accepted_at=accepted_at,
-            )
-            for document in batch
-        ]
+        sources = [self._source(item, tenant, accepted_at) for item in batch]
         # Each version's record, source and in-flight entry are written together: if ingest
         # dies before the events are published, the reconciler publishes them from the source.
         outcomes = self.documents.accept_many(sources, self.identity.key)
@@ -122,6 +120,38 @@ class IngestService:
             with log_context(document_id=result.id, tenant=tenant):
                 log.info("document %s", result.status, extra={"version": result.version})
         return results
+
+    def _source(self, item: DocumentIn | FileIn, tenant: str, accepted_at: str) -> DocumentAccepted:
+        """The `document.accepted` payload of a submitted document or file."""
+        if isinstance(item, DocumentIn):
+            return DocumentAccepted(
+                id=item.id or hashlib.sha256(item.text.encode()).hexdigest()[:32],
+                tenant=tenant,
+                version=item.content_version(),
+                title=item.title,
+                text=item.text,
+                metadata=item.metadata,
+                accepted_at=accepted_at,
+            )
+        fields = item.fields
+        key, digest = self.blobs.put_file(item.data)
+        return DocumentAccepted(
+            id=fields.id or digest[:32],
+            tenant=tenant,
+            version=file_version(digest, item.media_type, fields.title, fields.metadata),
+            title=fields.title,
+            text="",
+            metadata=fields.metadata,
+            accepted_at=accepted_at,
+            file=FileRef(
+                key=key,
+                sha256=digest,
+                size=len(item.data),
+                media_type=item.media_type,
+                charset=item.charset,
+                name=item.name,
+            ),
+        )
 
     def status(self, tenant: str, doc_id: str) -> DocumentRecord:
         """The document's record; 404 if unknown."""
@@ -162,7 +192,7 @@ class IngestService:
             url += f"?tenant={quote(tenant)}"
         return url
 
-    def _check_batch(self, batch: list[DocumentIn]) -> None:
+    def _check_batch(self, batch: Sequence[DocumentIn | FileIn]) -> None:
         if len(batch) > self.settings.max_batch_documents:
             raise PayloadTooLarge(
                 f"{len(batch)} documents in one request; the limit is "
@@ -170,14 +200,20 @@ class IngestService:
                 code="batch_too_large",
             )
         seen: set[str] = set()
-        for index, document in enumerate(batch):
-            size = len(document.text.encode("utf-8"))
-            if size > self.settings.max_document_bytes:
-                raise PayloadTooLarge(
-                    f"documents[{index}].text is {size} bytes; the limit is "
-                    f"{self.settings.max_document_bytes}",
-                    code="document_too_large",
-                )
+        for index, item in enumerate(batch):
+            document: DocumentFields
+            if isinstance(item, FileIn):
+                self._check_file(item)
+                document = item.fields
+            else:
+                document = item
+                size = len(item.text.encode("utf-8"))
+                if size > self.settings.max_document_bytes:
+                    raise PayloadTooLarge(
+                        f"documents[{index}].text is {size} bytes; the limit is "
+                        f"{self.settings.max_document_bytes}",
+                        code="document_too_large",
+                    )
             metadata = len(json.dumps(document.metadata).encode("utf-8"))
             if metadata > self.settings.max_metadata_bytes:
                 raise PayloadTooLarge(
@@ -192,6 +228,17 @@ class IngestService:
                         code="duplicate_id",
                     )
                 seen.add(document.id)
+
+    def _check_file(self, file: FileIn) -> None:
+        name = repr(file.name) if file.name else "the file"
+        if len(file.data) > self.settings.max_file_bytes:
+            raise PayloadTooLarge(
+                f"{name} is {len(file.data)} bytes; the limit is {self.settings.max_file_bytes} "
+                "(ingest.max_file_bytes)",
+                code="file_too_large",
+            )
+        if not file.data:
+            raise ValidationFailed(f"{name} is empty", code="empty_file")
 
     def _publish(self, events: list[Any], accepted: list[Submitted], tenant: str) -> None:
         try:

@@ -20,6 +20,7 @@ class TransformContainer(containers.DeclarativeContainer):
     service = providers.Singleton(
         TransformService,
         config.provided.chunker,
+        config.provided.extract,
         embedder,
         config.provided.embedder.batch_size,
         gateways.documents,

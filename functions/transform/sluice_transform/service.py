@@ -1,28 +1,38 @@
 """Transform's logic, without HTTP: `document.accepted` events in, `document.embedded` out.
 
 Events come one at a time (Knative) or in batches (RQ workers); a batch is chunked and
-embedded together, so the embedder sees full batches whatever the documents' sizes.
+embedded together, so the embedder sees full batches whatever the documents' sizes. A file's
+text is extracted first (`sluice.extract`, in a bounded child process); a file that cannot be
+read fails its document with the reason, and the rest of the batch goes on.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from cloudevents.http import CloudEvent
 
-from sluice.chunker import Chunk, chunk_text, search_text
+from sluice.chunker import Chunk, chunk_blocks, search_text
 from sluice.embedders import Embedder, embed_in_batches
+from sluice.errors import ValidationFailed
 from sluice.events import (
     DOCUMENT_EMBEDDED,
     DocumentAccepted,
     DocumentEmbedded,
     EmbeddedChunk,
+    FileRef,
     version_event,
 )
+from sluice.extract.formats import FORMATS
+from sluice.extract.result import Block, Extracted, ExtractionFailed
+from sluice.extract.sandbox import extract
 from sluice.lifecycle import Status, Transition
 from sluice.logs import document_context
-from sluice.metrics import CHUNKS_PER_DOCUMENT, DOCUMENTS
-from sluice.settings import ChunkerSettings
+from sluice.metrics import CHUNKS_PER_DOCUMENT, DOCUMENTS, EXTRACT_DURATION
+from sluice.settings import ChunkerSettings, ExtractSettings
 from sluice.stores.blobs import BlobStore
 from sluice.stores.documents import DocumentStore
 from sluice.tracing import continue_from, from_event
@@ -31,18 +41,29 @@ log = logging.getLogger(__name__)
 SOURCE = "/sluice/transform"
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A document version ready to embed: its title and its chunks."""
+
+    doc: DocumentAccepted
+    title: str
+    chunks: list[Chunk]
+
+
 class TransformService:
-    """Chunks document versions and embeds their chunks in batches."""
+    """Extracts files' text, chunks document versions and embeds their chunks in batches."""
 
     def __init__(
         self,
         chunker: ChunkerSettings,
+        extract_settings: ExtractSettings,
         embedder: Embedder,
         batch_size: int,
         documents: DocumentStore,
         blobs: BlobStore,
     ) -> None:
         self.chunker = chunker
+        self.extract = extract_settings
         self.embedder = embedder
         self.batch_size = batch_size
         self.documents = documents
@@ -56,22 +77,21 @@ class TransformService:
         started = self.documents.transition_many(
             [Transition(d.tenant, d.id, d.version, Status.TRANSFORMING) for d in docs]
         )
-        current = [d for d, ok in zip(docs, started, strict=True) if ok]
+        prepared: list[_Prepared] = []
         for doc, ok in zip(docs, started, strict=True):
-            if not ok:
-                with document_context(doc.tenant, doc.id, spans[doc.ref()]):
+            with document_context(doc.tenant, doc.id, spans[doc.ref()]):
+                if not ok:
                     log.info("skipped: version %s is superseded or already indexed", doc.version)
-        chunked = [chunk_text(d.text, self.chunker.size, self.chunker.overlap) for d in current]
-        texts = [
-            search_text(doc.title, c.text)
-            for doc, chunks in zip(current, chunked, strict=True)
-            for c in chunks
-        ]
+                    continue
+                ready = self._prepare(doc)
+                if ready is not None:
+                    prepared.append(ready)
+        texts = [search_text(p.title, c.text, c.section) for p in prepared for c in p.chunks]
         vectors = iter(embed_in_batches(self.embedder, texts, self.batch_size))
         embedded = []
-        for doc, chunks in zip(current, chunked, strict=True):
-            with document_context(doc.tenant, doc.id, spans[doc.ref()]):
-                embedded.append(self._embedded(doc, chunks, [next(vectors) for _ in chunks]))
+        for ready in prepared:
+            with document_context(ready.doc.tenant, ready.doc.id, spans[ready.doc.ref()]):
+                embedded.append(self._embedded(ready, [next(vectors) for _ in ready.chunks]))
         done = self.documents.transition_many(
             [
                 Transition(d.tenant, d.id, d.version, Status.EMBEDDED, {"chunks": len(d.chunks)})
@@ -86,21 +106,85 @@ class TransformService:
             for doc in embedded
         ]
 
-    def _embedded(
-        self, doc: DocumentAccepted, chunks: list[Chunk], vectors: list[list[float]]
-    ) -> DocumentEmbedded:
+    def _prepare(self, doc: DocumentAccepted) -> _Prepared | None:
+        """The version's title and chunks; None (and the version failed) if its file cannot be
+        read."""
+        if doc.file is None:
+            extracted = Extracted(title=doc.title, blocks=[Block(doc.text)])
+        else:
+            try:
+                extracted = self._extract(doc.file)
+            except ExtractionFailed as exc:
+                self._fail(doc, f"cannot read {_name(doc.file)}: {exc}")
+                return None
+        _, chunks = chunk_blocks(extracted.blocks, self.chunker.size, self.chunker.overlap)
+        title = doc.title or extracted.title or _stem(doc.file)
+        return _Prepared(doc, title, chunks)
+
+    def _extract(self, file: FileRef) -> Extracted:
+        try:
+            data = self.blobs.get_file(file)
+        except ValidationFailed as exc:
+            raise ExtractionFailed(exc.message) from None
+        kind = FORMATS.get(file.media_type, "unknown")
+        started, outcome = time.perf_counter(), "failed"
+        try:
+            if kind == "unknown":
+                raise ExtractionFailed(f"Sluice does not read {file.media_type} files")
+            extracted = extract(data, file.media_type, file.charset, self.extract.limits())
+            size = sum(len(block.text.encode("utf-8")) for block in extracted.blocks)
+            if size > self.extract.max_text_bytes:
+                raise ExtractionFailed(
+                    f"its text is {size} bytes; the limit is {self.extract.max_text_bytes} "
+                    "(extract.max_text_bytes): split the file"
+                )
+            if not extracted.blocks:
+                raise ExtractionFailed("the file holds no text")
+            outcome = "ok"
+            log.info(
+                "extracted",
+                extra={"format": kind, "bytes": file.size, "characters": extracted.characters()},
+            )
+            return extracted
+        finally:
+            EXTRACT_DURATION.labels(kind, outcome).observe(time.perf_counter() - started)
+
+    def _fail(self, doc: DocumentAccepted, reason: str) -> None:
+        if self.documents.mark_failed([doc.ref()], reason):
+            DOCUMENTS.labels(Status.FAILED).inc()
+        log.warning("failed: %s", reason, extra={"version": doc.version})
+
+    def _embedded(self, ready: _Prepared, vectors: list[list[float]]) -> DocumentEmbedded:
+        doc, chunks = ready.doc, ready.chunks
         CHUNKS_PER_DOCUMENT.observe(len(chunks))
         log.info("embedded", extra={"version": doc.version, "chunks": len(chunks)})
         return DocumentEmbedded(
             id=doc.id,
             tenant=doc.tenant,
             version=doc.version,
-            title=doc.title,
+            title=ready.title,
             metadata=doc.metadata,
             accepted_at=doc.accepted_at,
             embedder=self.embedder.identity,
             chunks=[
-                EmbeddedChunk(chunk=c.number, start=c.start, end=c.end, text=c.text, vector=v)
+                EmbeddedChunk(
+                    chunk=c.number,
+                    start=c.start,
+                    end=c.end,
+                    text=c.text,
+                    vector=v,
+                    page=c.page,
+                    page_end=c.page_end,
+                    section=c.section,
+                )
                 for c, v in zip(chunks, vectors, strict=True)
             ],
         )
+
+
+def _name(file: FileRef) -> str:
+    return repr(file.name) if file.name else f"the {file.media_type} file"
+
+
+def _stem(file: FileRef | None) -> str:
+    return PurePosixPath(file.name).stem[:1024] if file is not None and file.name else ""

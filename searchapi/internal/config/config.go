@@ -39,7 +39,7 @@ type Config struct {
 
 // PythonSections are the sections only the Python services read: searchapi accepts and
 // ignores them.
-var PythonSections = []string{"chunker", "claim_check", "index", "routing", "worker"}
+var PythonSections = []string{"chunker", "claim_check", "extract", "index", "routing", "worker"}
 
 // Redis is where the pipeline keeps document records.
 type Redis struct {
@@ -95,6 +95,7 @@ type Ingest struct {
 	PublicURL         string `yaml:"public_url"`
 	MaxBodyBytes      int    `yaml:"max_body_bytes"`
 	MaxDocumentBytes  int    `yaml:"max_document_bytes"`
+	MaxFileBytes      int    `yaml:"max_file_bytes"`
 	MaxBatchDocuments int    `yaml:"max_batch_documents"`
 	MaxMetadataBytes  int    `yaml:"max_metadata_bytes"`
 	QueueBound        int    `yaml:"queue_bound"`
@@ -143,7 +144,7 @@ func Defaults() Config {
 		Milvus: Milvus{URI: "http://127.0.0.1:19530", Collection: "sluice_chunks", NumPartitions: 16,
 			HNSWM: 16, HNSWEfConstruction: 200, TimeoutSeconds: 30},
 		Ingest: Ingest{PublicURL: "http://127.0.0.1:8081", MaxBodyBytes: 16 << 20, MaxDocumentBytes: 1 << 20,
-			MaxBatchDocuments: 1000, MaxMetadataBytes: 16 << 10, QueueBound: 1000, RetryAfterSeconds: 5},
+			MaxFileBytes: 16 << 20, MaxBatchDocuments: 1000, MaxMetadataBytes: 16 << 10, QueueBound: 1000, RetryAfterSeconds: 5},
 		Embedder: Embedder{Kind: "hashing", Dim: 384, BatchSize: 32, Model: "all-MiniLM-L6-v2",
 			ModelDir: ".sluice/models/all-MiniLM-L6-v2"},
 		SearchAPI: SearchAPI{
@@ -258,6 +259,7 @@ func (c Config) validate() error {
 	in := c.Ingest
 	check(in.MaxBodyBytes >= 1024, "ingest.max_body_bytes: must be at least 1024")
 	check(in.MaxDocumentBytes >= 1, "ingest.max_document_bytes: must be at least 1")
+	check(in.MaxFileBytes >= 1024, "ingest.max_file_bytes: must be at least 1024")
 	check(in.MaxBatchDocuments >= 1, "ingest.max_batch_documents: must be at least 1")
 	check(in.MaxMetadataBytes >= 2, "ingest.max_metadata_bytes: must be at least 2")
 	check(in.QueueBound >= 1, "ingest.queue_bound: must be at least 1")

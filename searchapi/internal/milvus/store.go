@@ -27,7 +27,7 @@ import (
 const embedderProperty = "sluice.embedder"
 
 // Fields read back with every hit (naming them keeps vectors out of the answer).
-var outputFields = []string{"chunk_id", "doc_id", "chunk", "title", "text", "metadata"}
+var outputFields = []string{"chunk_id", "doc_id", "chunk", "title", "text", "metadata", "page", "page_end", "section"}
 
 // Observer is told how long each Milvus operation took.
 type Observer func(operation string, took time.Duration)
@@ -137,7 +137,7 @@ func (s *Store) Rows(ctx context.Context, scope search.Scope, limit int) ([]sear
 	err := s.call(ctx, "query_rows", s.configured, func(ctx context.Context, c *milvusclient.Client) error {
 		result, err := c.Query(ctx, milvusclient.NewQueryOption(s.collection).
 			WithFilter(scope.Expression()).WithLimit(limit).
-			WithOutputFields("chunk", "title", "text", "version", "metadata"))
+			WithOutputFields("chunk", "title", "text", "version", "metadata", "page", "page_end", "section"))
 		if err != nil {
 			return err
 		}
@@ -159,6 +159,9 @@ func (s *Store) Rows(ctx context.Context, scope search.Scope, limit int) ([]sear
 				return err
 			}
 			if chunk.Metadata, err = metadataAt(result.GetColumn("metadata"), i); err != nil {
+				return err
+			}
+			if chunk.Citation, err = citationAt(result, i); err != nil {
 				return err
 			}
 		}
@@ -351,6 +354,9 @@ func toHits(result milvusclient.ResultSet) ([]search.Hit, error) {
 		if hit.Metadata, err = metadataAt(result.GetColumn("metadata"), i); err != nil {
 			return nil, err
 		}
+		if hit.Citation, err = citationAt(result, i); err != nil {
+			return nil, err
+		}
 	}
 	return hits, nil
 }
@@ -368,6 +374,25 @@ func metadataAt(c column.Column, i int) (json.RawMessage, error) {
 		return raw, nil
 	}
 	return json.RawMessage("{}"), nil
+}
+
+// citationAt is row i's pages (nil when 0: no pages) and section.
+func citationAt(result milvusclient.ResultSet, i int) (search.Citation, error) {
+	var citation search.Citation
+	for name, page := range map[string]**int64{"page": &citation.Page, "page_end": &citation.PageEnd} {
+		if c := result.GetColumn(name); c != nil {
+			number, err := c.GetAsInt64(i)
+			if err != nil {
+				return citation, err
+			}
+			if number > 0 {
+				*page = &number
+			}
+		}
+	}
+	section, err := stringAt(result.GetColumn("section"), i)
+	citation.Section = section
+	return citation, err
 }
 
 func stringAt(c column.Column, i int) (string, error) {

@@ -51,6 +51,7 @@ type Chunk struct {
 	Text     string          `json:"text"`
 	Version  string          `json:"version"`
 	Metadata json.RawMessage `json:"metadata"`
+	Citation
 }
 
 // ChunkPage is a page of a document's chunks, in chunk order.

@@ -20,12 +20,16 @@ var (
 	tenantName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 	// documentID is what a document id looks like (as the pipeline enforces).
 	documentID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._~:@+-]{0,255}$`)
+	// anyText takes any string (without control characters, checked for every value): a
+	// field that holds only strings, such as section.
+	anyText = regexp.MustCompile(`^.+$`)
 )
 
 const (
 	maxListValues   = 100
 	maxMetadataKeys = 20
 	maxValueChars   = 1024
+	maxPage         = 1_000_000
 )
 
 // ValidTenant says whether name is a tenant name.
@@ -79,6 +83,10 @@ type Filter struct {
 	Metadata map[string]json.RawMessage `json:"metadata,omitempty"`
 	// DocumentID is one document id or a list of them.
 	DocumentID json.RawMessage `json:"document_id,omitempty"`
+	// Page is a page number or a list of them: chunks on that page (or any of them).
+	Page json.RawMessage `json:"page,omitempty"`
+	// Section is a heading path ("Install > Linux") or a list of them, matched exactly.
+	Section json.RawMessage `json:"section,omitempty"`
 }
 
 // Scope is the tenant's chunks that match the filter, or a *Error saying what is wrong.
@@ -121,7 +129,41 @@ func (f Filter) clauses() ([]string, error) {
 		}
 		clauses = append(clauses, clause)
 	}
+	if len(f.Section) > 0 {
+		clause, err := comparison("section", f.Section, "filter.section", anyText)
+		if err != nil {
+			return nil, err
+		}
+		clauses = append(clauses, clause)
+	}
+	if len(f.Page) > 0 {
+		clause, err := pageClause(f.Page)
+		if err != nil {
+			return nil, err
+		}
+		clauses = append(clauses, clause)
+	}
 	return clauses, nil
+}
+
+// pageClause matches the chunks whose pages include the page (or any of the list's): a chunk
+// of short pages spans page..page_end.
+func pageClause(raw json.RawMessage) (string, error) {
+	var pages []json.RawMessage
+	if err := json.Unmarshal(raw, &pages); err != nil {
+		pages = []json.RawMessage{raw}
+	} else if len(pages) == 0 || len(pages) > maxListValues {
+		return "", invalid("invalid_filter", "filter.page: a list needs 1 to %d values", maxListValues)
+	}
+	alternatives := make([]string, len(pages))
+	for i, item := range pages {
+		var page int
+		if err := json.Unmarshal(item, &page); err != nil || page < 1 || page > maxPage {
+			return "", invalid("invalid_filter", "filter.page: %s is not a page number (1 to %d)", string(item), maxPage)
+		}
+		alternatives[i] = fmt.Sprintf("(page <= %d and page_end >= %d)", page, page)
+	}
+	return "(" + strings.Join(alternatives, " or ") + ")", nil
 }
 
 // comparison is `field == value` or `field in [values]` for a scalar or a list.

@@ -52,6 +52,15 @@ type Hit struct {
 	Title      string          `json:"title"`
 	Text       string          `json:"text"`
 	Metadata   json.RawMessage `json:"metadata"`
+	Citation
+}
+
+// Citation is where in its file a chunk came from: its pages (null for formats without
+// pages) and the heading path of its section ("" if none).
+type Citation struct {
+	Page    *int64 `json:"page"`
+	PageEnd *int64 `json:"page_end"`
+	Section string `json:"section"`
 }
 
 // Vector is a query embedded, and the identity of the embedder that embedded it (which the

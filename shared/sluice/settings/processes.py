@@ -16,6 +16,7 @@ from sluice.settings.sections import (
     ChunkerSettings,
     ClaimCheckSettings,
     EmbedderSettings,
+    ExtractSettings,
     IndexSettings,
     IngestSettings,
     InternalSettings,
@@ -65,6 +66,7 @@ class TransformConfig(EmbedConfig):
 
     redis: RedisSettings = Field(default_factory=RedisSettings)
     chunker: ChunkerSettings = Field(default_factory=ChunkerSettings)
+    extract: ExtractSettings = Field(default_factory=ExtractSettings)
     claim_check: ClaimCheckSettings = Field(default_factory=ClaimCheckSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
 

@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sluice.embedders.identity import HASHING_VERSION, MODEL_VERSIONS, EmbedderIdentity
+from sluice.extract.result import Limits
 
 Transport = Literal["rq", "broker"]
 
@@ -48,6 +49,7 @@ class IngestSettings(Section):
     public_url: str = "http://127.0.0.1:8081"
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     max_document_bytes: int = Field(1024 * 1024, ge=1)
+    max_file_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     max_batch_documents: int = Field(1000, ge=1)
     max_metadata_bytes: int = Field(16 * 1024, ge=2)
     queue_bound: int = Field(1000, ge=1)
@@ -153,6 +155,25 @@ class EmbedderSettings(Section):
         if self.kind == "hashing":
             return EmbedderIdentity(name="hashing", dim=self.dim, version=HASHING_VERSION)
         return EmbedderIdentity(name=self.model, dim=self.dim, version=MODEL_VERSIONS[self.kind])
+
+
+class ExtractSettings(Section):
+    """Bounds on turning one file into text (transform parses each file in a child process)."""
+
+    timeout_seconds: float = Field(60.0, gt=0, le=3600)
+    max_memory_bytes: int = Field(1 << 30, ge=128 << 20)  # the child's address space
+    max_pages: int = Field(5000, ge=1)  # of a PDF
+    max_text_bytes: int = Field(1024 * 1024, ge=1)  # a file's text: ingest.max_document_bytes' twin
+    max_unpacked_bytes: int = Field(256 << 20, ge=1 << 20)  # what a DOCX's zip may inflate to
+
+    def limits(self) -> Limits:
+        """The bounds as the parsers take them."""
+        return Limits(
+            timeout_seconds=self.timeout_seconds,
+            memory_bytes=self.max_memory_bytes,
+            max_pages=self.max_pages,
+            max_unpacked_bytes=self.max_unpacked_bytes,
+        )
 
 
 class ClaimCheckSettings(Section):

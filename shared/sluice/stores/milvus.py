@@ -31,6 +31,7 @@ from sluice.chunker import search_text
 from sluice.embedders.identity import EmbedderIdentity
 from sluice.errors import ConfigError, Unavailable, ValidationFailed
 from sluice.events import DocumentEmbedded
+from sluice.extract.result import MAX_SECTION
 from sluice.logs import adopt_library_loggers
 from sluice.metrics import MILVUS_ROWS, MILVUS_WRITE_DURATION
 from sluice.settings import MilvusSettings
@@ -40,6 +41,7 @@ from sluice.settings import MilvusSettings
 adopt_library_loggers("pymilvus", "pymilvus.milvus_client", "pymilvus.bulk_writer")
 
 MAX_TEXT = 65_535
+MAX_TITLE = 1024  # characters, as DocumentIn allows
 # What pymilvus raises for rows it will not send: a permanent failure of that request (a 422,
 # so a batch is split and only the bad document fails), unlike Milvus being unreachable.
 REJECTIONS = (
@@ -49,7 +51,7 @@ REJECTIONS = (
     FieldsTypeException,
     PrimaryKeyException,
 )
-SCHEMA_VERSION = "v2"
+SCHEMA_VERSION = "v3"  # v3: page, page_end, section; titles of 1024 characters of any kind
 # gRPC keepalive as a default gRPC server allows it. pymilvus pings every 10 s even with no call
 # in flight; a server with gRPC's defaults (milvus-lite's) counts that as abuse and drops the
 # connection with GOAWAY `too_many_pings`, after which pymilvus 3.0.2's shared connection fails
@@ -70,6 +72,9 @@ class ChunkRow(TypedDict):
     doc_id: str
     tenant: str
     chunk: int
+    page: int  # the first page the chunk is on (1-based; 0: its document has no pages)
+    page_end: int  # the last
+    section: str  # the heading path of its section ("" if none)
     title: str
     text: str
     search_text: str
@@ -92,9 +97,12 @@ def chunk_rows(doc: DocumentEmbedded) -> list[ChunkRow]:
             doc_id=doc.id,
             tenant=doc.tenant,
             chunk=c.chunk,
+            page=c.page,
+            page_end=c.page_end,
+            section=c.section,
             title=doc.title,
             text=c.text,
-            search_text=search_text(doc.title, c.text),
+            search_text=search_text(doc.title, c.text, c.section),
             dense=c.vector,
             metadata=metadata,
             version=doc.version,
@@ -163,7 +171,12 @@ class ChunkStore:
         schema.add_field("doc_id", DataType.VARCHAR, max_length=256)
         schema.add_field("tenant", DataType.VARCHAR, max_length=64, is_partition_key=True)
         schema.add_field("chunk", DataType.INT32)
-        schema.add_field("title", DataType.VARCHAR, max_length=1024)
+        schema.add_field("page", DataType.INT32)
+        schema.add_field("page_end", DataType.INT32)
+        # VARCHAR lengths are bytes: titles and sections are bounded in characters (up to four
+        # bytes of UTF-8 each)
+        schema.add_field("section", DataType.VARCHAR, max_length=4 * MAX_SECTION)
+        schema.add_field("title", DataType.VARCHAR, max_length=4 * MAX_TITLE)
         schema.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT)
         schema.add_field(
             "search_text",
