@@ -19,6 +19,8 @@ from openapi_schema_validator import OAS31Validator, oas31_format_checker
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
 from sluice.events import DOCUMENT_ID_PATTERN, TENANT_PATTERN
+from sluice.extract.formats import FORMATS, SUFFIXES, UNTYPED
+from sluice_ingest.files import RAW_FIELDS
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = ROOT / "docs" / "api" / "searchapi.openapi.yaml"
@@ -90,6 +92,7 @@ FORWARDED_ERROR_CODES = {
         "document_too_large",
         "metadata_too_large",
         "form_too_large",
+        "file_too_large",
     },
     "415": {"unsupported_media_type"},
     "422": {
@@ -98,7 +101,8 @@ FORWARDED_ERROR_CODES = {
         "mixed_tenants",
         "duplicate_id",
         "invalid_form",
-        "invalid_encoding",
+        "invalid_parameter",
+        "empty_file",
         "invalid_status",
         "invalid_prefix",
         "invalid_limit",
@@ -240,6 +244,64 @@ def test_ingest_states_exactly_the_routes_its_code_serves(ingest_spec: dict[str,
         # A known path with another method: 405 with `Allow` (werkzeug adds HEAD to GET).
         response = resolve(ingest_spec, operation["responses"]["405"])
         assert "Allow" in response["headers"], (method, path)
+
+
+SUBMISSIONS = ("/documents", "/")
+ENCODINGS = {"application/json", "application/cloudevents+json", "multipart/form-data"}
+
+
+def test_ingest_takes_as_files_exactly_the_types_sluice_reads(ingest_spec: dict[str, Any]) -> None:
+    """A raw body of each type `sluice.extract.formats` reads (or `application/octet-stream`
+    with a name of its suffixes) is a file; a form's file parts are of the same types."""
+    file_types = set(FORMATS) | (UNTYPED - {""})
+    assert set(SUFFIXES.values()) <= set(FORMATS)
+    for path in SUBMISSIONS:
+        operation = ingest_spec["paths"][path]["post"]
+        content = resolve(ingest_spec, operation["requestBody"])["content"]
+        assert set(content) == ENCODINGS | file_types, path
+        for media_type in file_types:
+            assert content[media_type]["schema"] == {"$ref": "#/components/schemas/File"}
+        form_types = content["multipart/form-data"]["encoding"]["file"]["contentType"]
+        assert {t.strip() for t in form_types.split(",")} == file_types, path
+    described = ingest_spec["info"]["description"]  # the table of the Files section
+    for name in [f"`{media_type}`" for media_type in FORMATS] + [f"`*{s}`" for s in SUFFIXES]:
+        assert name in described, name
+
+
+def test_a_raw_files_parameters_are_the_ones_ingest_reads(ingest_spec: dict[str, Any]) -> None:
+    """The query parameters and headers of a file sent as the body (`RAW_FIELDS`, files.py),
+    all optional, on both submission routes."""
+    headers = {header for header in RAW_FIELDS.values() if header} | {"Content-Disposition"}
+    for path in SUBMISSIONS:
+        found = parameters(ingest_spec, path, "post")
+        assert {name for name, where in found if where == "query"} == set(RAW_FIELDS), path
+        assert {name for name, where in found if where == "header"} == headers, path
+        assert not any(required for _, required in found.values()), path
+
+
+def go_json_fields(source: str, struct: str) -> set[str]:
+    """The JSON names of a Go struct's fields (searchapi/internal/search/<source>)."""
+    text = (ROOT / "searchapi" / "internal" / "search" / source).read_text()
+    match = re.search(r"type " + struct + r" struct \{(.*?)\n\}", text, re.S)
+    assert match, struct
+    return set(re.findall(r'`json:"([a-z_]+)[,"]', match.group(1)))
+
+
+def test_hits_and_chunks_say_where_they_came_from(spec: dict[str, Any]) -> None:
+    """Every hit and stored chunk carries `Citation`'s fields (search.go), and the search
+    filter takes the fields `Filter` (scope.go) reads, within its bounds."""
+    citation = go_json_fields("search.go", "Citation")
+    assert citation == {"page", "page_end", "section"}
+    schemas = spec["components"]["schemas"]
+    for name in ("Hit", "Chunk"):
+        assert citation <= set(schemas[name]["required"]), name
+        assert citation <= set(schemas[name]["properties"]), name
+        for page in ("page", "page_end"):
+            assert schemas[name]["properties"][page]["type"] == ["integer", "null"], name
+    assert set(schemas["SearchFilter"]["properties"]) == go_json_fields("scope.go", "Filter")
+    scope = (ROOT / "searchapi" / "internal" / "search" / "scope.go").read_text()
+    max_page = re.search(r"maxPage += ([0-9_]+)", scope)
+    assert max_page and schemas["PageNumber"]["maximum"] == int(max_page.group(1).replace("_", ""))
 
 
 def forwarded_pattern() -> re.Pattern[str]:
@@ -430,7 +492,7 @@ def test_search_parameters_and_body_state_the_limits(spec: dict[str, Any]) -> No
     assert body["properties"]["filter"]["anyOf"][1] == {"type": "null"}  # null: no filter
     search_filter = resolve(spec, body["properties"]["filter"]["anyOf"][0])
     assert search_filter["additionalProperties"] is False
-    assert set(search_filter["properties"]) == {"metadata", "document_id"}
+    assert set(search_filter["properties"]) == {"metadata", "document_id", "page", "section"}
     assert "^[A-Za-z_][A-Za-z0-9_]{0,63}$" in search_filter["properties"]["metadata"]["description"]
 
 
