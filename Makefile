@@ -86,10 +86,10 @@ go-test: setup  ## go vet and the Go unit tests of searchapi (the Milvus adapter
 test-fast: setup  ## the tests that need no running stack (Redis-only function tests included)
 	$(UV) run --frozen pytest -m "not stack"
 
-lint: setup go-lint  ## ruff, mypy --strict on shared/ and functions/, gofmt, golangci-lint
+lint: setup go-lint  ## ruff, mypy --strict on shared/, functions/ and cli/, gofmt, golangci-lint
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
-	$(UV) run --frozen mypy shared/sluice $(wildcard functions/*/sluice_*)
+	$(UV) run --frozen mypy shared/sluice $(wildcard functions/*/sluice_*) cli/sluice_cli
 	@# each main.py on its own: they are all modules named `main`
 	@for main in functions/*/main.py; do $(UV) run --frozen mypy "$$main" || exit 1; done
 
@@ -105,9 +105,14 @@ format: setup  ## apply ruff's fixes and formatting
 # SMOKE=1: a few dozen documents (bench) or a small SciFact slice with the hashing embedder
 # (eval), in seconds; what `make smoke` runs. Their figures are never asserted.
 SMOKE ?=
-bench: setup  ## pipeline vs direct throughput, then `make load` and `make recovery`; SMOKE=1: the quick forms
+bench: setup  ## pipeline vs direct throughput, then `make load`, `make recovery` and `make bench-files`; SMOKE=1: the quick forms
 	$(UV) run --frozen python bench/pipeline_throughput.py $(if $(SMOKE),--docs 40 --batch 20) $(BENCH_ARGS)
-	$(MAKE) load recovery
+	$(MAKE) load recovery bench-files
+
+.PHONY: bench-files
+bench-files: setup model  ## the file parsers side by side, then `sluice ingest` of 500 mixed files (docs/s, extraction's share); SMOKE=1: quick forms
+	$(UV) run --frozen python bench/extraction.py $(if $(SMOKE),--smoke)
+	$(UV) run --frozen python bench/ingest_folder.py $(if $(SMOKE),--quick) $(FOLDER_ARGS)
 
 # Each of these starts a stack of its own (a temporary folder, free ports) and always stops it;
 # LOAD_ARGS, FLOOD_ARGS and RECOVERY_ARGS pass options to each script (`--help` lists them).
