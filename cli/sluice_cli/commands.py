@@ -160,8 +160,9 @@ def ingest(
 ) -> None:
     """Send files and folders to ingest.
 
-    Sent: .pdf, .html/.htm, .md/.markdown, .txt, .docx (one request each, the raw bytes) and
-    .jsonl (one JSON document a line: {"id", "text", "title", "metadata"}, in batches of 64).
+    Sent: .pdf, .html/.htm/.xhtml, .md/.markdown, .txt/.text, .docx (one request each, the raw
+    bytes) and .jsonl (one JSON document a line: {"id", "text", "title", "metadata"}, in
+    batches of 64).
     Other files in folders are skipped. A file's document id is its path below the PATH it
     came from, each character other than letters, digits and ._~:@+- replaced by -. Running
     again is safe: what the server already has is answered 'unchanged'.

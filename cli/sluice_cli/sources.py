@@ -13,12 +13,16 @@ MEDIA_TYPES = {
     ".pdf": "application/pdf",
     ".html": "text/html",
     ".htm": "text/html",
+    ".xhtml": "application/xhtml+xml",
     ".md": "text/markdown",
     ".markdown": "text/markdown",
     ".txt": "text/plain",
+    ".text": "text/plain",
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
-"""The file types sent as files, by extension (case-insensitive)."""
+"""The file types sent as files, by extension (case-insensitive): the twin of the server's
+`sluice.extract.formats.SUFFIXES` (this package cannot import the server library;
+tests/cli/test_cli_sources.py keeps them equal)."""
 
 JSONL = ".jsonl"
 """Files of one JSON document a line, sent as JSON batches."""

@@ -139,3 +139,11 @@ def test_a_file_over_the_request_limit_is_a_problem(tmp_path: Path) -> None:
     result = plan([big], recursive=False, filters=Filters())
     assert result.sources == []
     assert result.problems == [(str(big), "larger than the 16 MiB a request may hold")]
+
+
+def test_the_cli_sends_exactly_the_types_ingest_reads() -> None:
+    from sluice_cli.sources import MEDIA_TYPES
+
+    from sluice.extract.formats import SUFFIXES
+
+    assert MEDIA_TYPES == SUFFIXES
