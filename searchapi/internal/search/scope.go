@@ -149,6 +149,9 @@ func (f Filter) clauses() ([]string, error) {
 // pageClause matches the chunks whose pages include the page (or any of the list's): a chunk
 // of short pages spans page..page_end.
 func pageClause(raw json.RawMessage) (string, error) {
+	if isNull(raw) {
+		return "", invalid("invalid_filter", "filter.page: null matches nothing; leave the key out")
+	}
 	var pages []json.RawMessage
 	if err := json.Unmarshal(raw, &pages); err != nil {
 		pages = []json.RawMessage{raw}
@@ -168,6 +171,9 @@ func pageClause(raw json.RawMessage) (string, error) {
 
 // comparison is `field == value` or `field in [values]` for a scalar or a list.
 func comparison(field string, raw json.RawMessage, name string, pattern *regexp.Regexp) (string, error) {
+	if isNull(raw) {
+		return "", invalid("invalid_filter", "%s: null matches nothing; leave the key out", name)
+	}
 	var list []json.RawMessage
 	if err := json.Unmarshal(raw, &list); err == nil {
 		if len(list) == 0 || len(list) > maxListValues {
@@ -225,6 +231,10 @@ func literalOf(raw json.RawMessage, name string, pattern *regexp.Regexp) (string
 // with control characters are refused before they get here).
 func quote(value string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(value) + `"`
+}
+
+func isNull(raw json.RawMessage) bool {
+	return strings.TrimSpace(string(raw)) == "null"
 }
 
 func hasControl(value string) bool {

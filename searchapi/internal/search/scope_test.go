@@ -63,6 +63,8 @@ func TestFilterScope(t *testing.T) {
 		{name: "page with a fraction", tenant: "acme", filter: Filter{Page: raw(`2.5`)}, code: "invalid_filter"},
 		{name: "page beyond int64", tenant: "acme", filter: Filter{Page: raw(`99999999999999999999`)}, code: "invalid_filter"},
 		{name: "no pages", tenant: "acme", filter: Filter{Page: raw(`[]`)}, code: "invalid_filter"},
+		{name: "a null page", tenant: "acme", filter: Filter{Page: raw(`null`)}, code: "invalid_filter"},
+		{name: "a null section", tenant: "acme", filter: Filter{Section: raw(` null`)}, code: "invalid_filter"},
 		{name: "section as a number", tenant: "acme", filter: Filter{Section: raw(`7`)}, code: "invalid_filter"},
 		{name: "bad tenant", tenant: "Acme Corp", code: "invalid_tenant"},
 	}
