@@ -23,14 +23,19 @@ const dim = 64
 
 var hashing = embed.Identity{Name: "hashing", Dim: dim, Version: "1"}
 
-// chunk is one row of the test collection: a document's only chunk.
-type chunk struct{ tenant, doc, text string }
+// chunk is one row of the test collection: a document's only chunk, on a page of its file
+// (0: none) and in a section.
+type chunk struct {
+	tenant, doc, text string
+	page              int32
+	section           string
+}
 
 var chunks = []chunk{
-	{"acme", "mill", "The water mill grinds grain with the power of the river."},
-	{"acme", "bees", "Bees make honey from the nectar of flowers in the meadow."},
-	{"acme", "stars", "Astronomers count the stars of distant galaxies at night."},
-	{"globex", "mill", "Another tenant's water mill on another river."},
+	{"acme", "mill", "The water mill grinds grain with the power of the river.", 3, "Mills > Water"},
+	{"acme", "bees", "Bees make honey from the nectar of flowers in the meadow.", 0, ""},
+	{"acme", "stars", "Astronomers count the stars of distant galaxies at night.", 0, ""},
+	{"globex", "mill", "Another tenant's water mill on another river.", 3, "Mills > Water"},
 }
 
 // createCollection makes a collection with the index function's schema
@@ -53,7 +58,10 @@ func createCollection(t *testing.T, uri, name string, recorded *embed.Identity) 
 		WithField(varchar("doc_id", 256)).
 		WithField(varchar("tenant", 64).WithIsPartitionKey(true)).
 		WithField(entity.NewField().WithName("chunk").WithDataType(entity.FieldTypeInt32)).
-		WithField(varchar("title", 1024)).
+		WithField(entity.NewField().WithName("page").WithDataType(entity.FieldTypeInt32)).
+		WithField(entity.NewField().WithName("page_end").WithDataType(entity.FieldTypeInt32)).
+		WithField(varchar("section", 4096)).
+		WithField(varchar("title", 4096)).
 		WithField(varchar("text", 65535)).
 		WithField(varchar("search_text", 65535).WithEnableAnalyzer(true).
 			WithAnalyzerParams(map[string]any{"tokenizer": "standard", "filter": []string{"lowercase"}})).
@@ -85,11 +93,13 @@ func createCollection(t *testing.T, uri, name string, recorded *embed.Identity) 
 	columns := map[string][]string{}
 	var vectors [][]float32
 	var metadata [][]byte
+	var pages []int32
 	for _, c := range chunks {
+		pages = append(pages, c.page)
 		for field, value := range map[string]string{
 			"chunk_id": c.tenant + "-" + c.doc + "-0", "doc_id": c.doc, "tenant": c.tenant,
 			"title": c.doc, "text": c.text, "search_text": c.doc + "\n" + c.text,
-			"version": "v1", "embedder": hashing.Name,
+			"version": "v1", "embedder": hashing.Name, "section": c.section,
 		} {
 			columns[field] = append(columns[field], value)
 		}
@@ -102,6 +112,8 @@ func createCollection(t *testing.T, uri, name string, recorded *embed.Identity) 
 	}
 	insert := milvusclient.NewColumnBasedInsertOption(name).
 		WithInt32Column("chunk", make([]int32, n)).
+		WithInt32Column("page", pages).
+		WithInt32Column("page_end", pages).
 		WithFloatVectorColumn("dense", dim, vectors).
 		WithColumns(column.NewColumnJSONBytes("metadata", metadata)).
 		WithInt64Column("created_at", make([]int64, n)).
@@ -194,6 +206,14 @@ func TestStore(t *testing.T) {
 				json.Unmarshal(hit.Metadata, &metadata) != nil || metadata["lang"] != "en" {
 				t.Fatalf("hit %+v, metadata %s", hit, hit.Metadata)
 			}
+			if c := hits[0].Citation; c.Page == nil || *c.Page != 3 || c.PageEnd == nil || *c.PageEnd != 3 || c.Section != "Mills > Water" {
+				t.Fatalf("citation %+v", c)
+			}
+			for _, hit := range hits[1:] {
+				if hit.Page != nil || hit.PageEnd != nil || hit.Section != "" {
+					t.Fatalf("a chunk without pages or section cites %+v", hit.Citation)
+				}
+			}
 		})
 	}
 
@@ -215,6 +235,9 @@ func TestStore(t *testing.T) {
 		}{
 			{acme, 3},
 			{scope(t, "acme", search.Filter{DocumentID: json.RawMessage(`"mill"`)}), 1},
+			{scope(t, "acme", search.Filter{Page: json.RawMessage(`[2, 3]`)}), 1},
+			{scope(t, "acme", search.Filter{Page: json.RawMessage(`4`)}), 0},
+			{scope(t, "acme", search.Filter{Section: json.RawMessage(`"Mills > Water"`)}), 1},
 			{scope(t, "globex", search.Filter{}), 1},
 			{scope(t, "initech", search.Filter{}), 0},
 		} {
