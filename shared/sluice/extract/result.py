@@ -39,7 +39,7 @@ class Extracted:
 class Limits:
     """Bounds on parsing one file (from the `extract` settings)."""
 
-    timeout_seconds: float = 60.0
+    timeout_seconds: float = 30.0
     memory_bytes: int = 1 << 30
     max_pages: int = 5000
     max_unpacked_bytes: int = 256 << 20

@@ -160,7 +160,7 @@ class EmbedderSettings(Section):
 class ExtractSettings(Section):
     """Bounds on turning one file into text (transform parses each file in a child process)."""
 
-    timeout_seconds: float = Field(60.0, gt=0, le=3600)
+    timeout_seconds: float = Field(30.0, gt=0, le=3600)
     max_memory_bytes: int = Field(1 << 30, ge=128 << 20)  # the child's address space
     max_pages: int = Field(5000, ge=1)  # of a PDF
     max_text_bytes: int = Field(1024 * 1024, ge=1)  # a file's text: ingest.max_document_bytes' twin
