@@ -9,6 +9,12 @@ export function formatScore(score: number): string {
   return Number.isFinite(score) ? score.toFixed(3) : String(score);
 }
 
+/** "3", "3–4", or "" for a chunk without pages. */
+export function formatPages(page: number | null | undefined, pageEnd: number | null | undefined): string {
+  if (!page) return '';
+  return pageEnd && pageEnd !== page ? `${page}–${pageEnd}` : String(page);
+}
+
 export function formatDateTime(iso: string | null | undefined): string {
   if (!iso) return '—';
   const date = new Date(iso);

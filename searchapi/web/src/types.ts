@@ -27,6 +27,10 @@ export interface SearchHit {
   title: string;
   text: string;
   metadata: Metadata | null;
+  /** Where in its file the chunk came from: pages (null without pages), heading path. */
+  page?: number | null;
+  page_end?: number | null;
+  section?: string;
 }
 
 export interface SearchResponse {

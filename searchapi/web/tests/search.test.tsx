@@ -68,6 +68,37 @@ describe('the search page', () => {
     expect(screen.getByRole('searchbox', { name: 'Search' })).toHaveValue('Zephyr');
   });
 
+  it("cites a file's pages and section, and shows nothing for chunks without them", async () => {
+    fakeServer([
+      {
+        method: 'POST',
+        path: '/v1/search',
+        reply: () =>
+          json(200, {
+            hits: [
+              hit(1, { page: 3, page_end: 3, section: '' }),
+              hit(2, { page: 1, page_end: 2, section: 'Install > Linux' }),
+              hit(3, { page: null, page_end: null, section: '' }),
+            ],
+            mode: 'hybrid',
+            k: 10,
+            offset: 0,
+            took_ms: 3,
+          }),
+      },
+    ]);
+    renderApp('/?q=zephyr');
+    const [one, two, three] = (await screen.findAllByTestId('hit')).map((h) => within(h));
+    expect(one!.getByTestId('page')).toHaveTextContent('3');
+    expect(one!.getByText('Page')).toBeInTheDocument();
+    expect(one!.queryByTestId('section')).toBeNull();
+    expect(two!.getByTestId('page')).toHaveTextContent('1–2');
+    expect(two!.getByText('Pages')).toBeInTheDocument();
+    expect(two!.getByTestId('section')).toHaveTextContent('Install > Linux');
+    expect(three!.queryByTestId('page')).toBeNull();
+    expect(three!.queryByTestId('section')).toBeNull();
+  });
+
   it('puts the search in the URL (a history entry each) and back shows the previous one', async () => {
     const server = searchServer(1);
     const { user } = renderApp('/');

@@ -8,7 +8,7 @@ import { MetadataChips } from '../components/MetadataChips';
 import { PageTitle } from '../components/PageTitle';
 import { Pager } from '../components/Pager';
 import { Snippet } from '../components/Snippet';
-import { formatMs, formatScore } from '../format';
+import { formatMs, formatPages, formatScore } from '../format';
 import { newRow, type Row } from '../metadata';
 import { DEFAULT_K, MAX_K, MAX_OFFSET, parseSearchParams, searchRequest, searchUrl, type SearchState } from '../searchState';
 import type { SearchMode, SearchRequest, SearchResponse } from '../types';
@@ -290,6 +290,18 @@ function Results({
                     <dt>Chunk</dt>
                     <dd>{hit.chunk}</dd>
                   </div>
+                  {hit.page ? (
+                    <div>
+                      <dt>{hit.page_end && hit.page_end !== hit.page ? 'Pages' : 'Page'}</dt>
+                      <dd data-testid="page">{formatPages(hit.page, hit.page_end)}</dd>
+                    </div>
+                  ) : null}
+                  {hit.section ? (
+                    <div>
+                      <dt>Section</dt>
+                      <dd data-testid="section">{hit.section}</dd>
+                    </div>
+                  ) : null}
                 </dl>
                 <MetadataChips metadata={hit.metadata} />
               </article>
