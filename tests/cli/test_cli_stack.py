@@ -156,3 +156,34 @@ def test_dead_letters_over_http(run: Runner, tenant: str) -> None:
     replay = run("dlq", "replay", "no-such-job", "--tenant", tenant)
     assert replay.code == 0 and replay.stdout.strip() == "replayed 0 jobs"
     assert "1 of the jobs named were not replayed" in replay.stderr
+
+
+def test_files_are_cited_by_page_and_section(run: Runner, tmp_path: Path, tenant: str) -> None:
+    from tests import testfiles
+
+    root = tmp_path / "files"
+    root.mkdir()
+    (root / "manual.pdf").write_bytes(testfiles.multipage_pdf())
+    (root / "handbook.md").write_bytes(testfiles.nested_markdown())
+    (root / "report.docx").write_bytes(testfiles.report_docx())
+    (root / "locked.pdf").write_bytes(testfiles.encrypted_pdf())
+    result = run("ingest", str(root), "--wait", "--timeout", "120", "--tenant", tenant)
+    assert result.code == 1, result.output  # the encrypted PDF fails, named with its reason
+    failures = result.stdout.split("failed:\n", 1)[1]
+    assert str(root / "locked.pdf") in failures and "encrypted" in failures
+    assert "3 indexed, 1 failed" in result.stdout
+
+    page3 = run("search", testfiles.PAGE3_WORD, "--tenant", tenant, "--mode", "text", "--json")
+    hit = json.loads(page3.stdout)["hits"][0]
+    assert (hit["document_id"], hit["page"], hit["page_end"]) == ("manual.pdf", 3, 3)
+    table = run("search", testfiles.PAGE3_WORD, "--tenant", tenant, "--mode", "text")
+    assert testfiles.PDF_TITLE in table.stdout and "3" in table.stdout
+    section = run(
+        "search", "debianword", "--tenant", tenant, "--mode", "text", "--json",
+        "--filter", "section=Install > Linux > Debian",
+    )  # fmt: skip
+    assert section.code == 0, section.output
+    hits = json.loads(section.stdout)["hits"]
+    assert hits and {h["section"] for h in hits} == {"Install > Linux > Debian"}
+    table = run("search", "debianword", "--tenant", tenant, "--mode", "text")
+    assert "Sluice Handbook" in table.stdout and "Install > Linux" in table.stdout
