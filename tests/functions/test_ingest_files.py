@@ -122,13 +122,15 @@ def test_hostile_metadata_is_a_422_not_a_crash(
             content_type="text/plain",
             headers={"Sluice-Metadata": quote(metadata)},
         )
+        # 3.11 refuses the nesting while parsing; 3.13 parses it, and the metadata check
+        # refuses it (nested deeper than 16 levels): a 422 either way
         assert raw.status_code == 422, raw.get_data(as_text=True)
-        assert raw.get_json()["error"]["code"] == "invalid_parameter"
+        assert raw.get_json()["error"]["code"] in ("invalid_parameter", "validation_failed")
         form = client.post(
             "/documents",
             data={"tenant": tenant, "metadata": metadata, "file": (io.BytesIO(b"x"), "a.txt")},
             content_type="multipart/form-data",
         )
         assert form.status_code == 422, form.get_data(as_text=True)
-        assert form.get_json()["error"]["code"] == "invalid_form"
+        assert form.get_json()["error"]["code"] in ("invalid_form", "validation_failed")
     assert redis_client.keys(f"sluice:doc:{tenant}:*") == []
