@@ -67,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
     dlq_commands.add_parser("list", help="print failed deliveries, one JSON object a line")
     replay = dlq_commands.add_parser("replay", help="enqueue failed deliveries again")
-    replay.add_argument("job_ids", nargs="*", help="jobs to replay (see `sluice dlq list`)")
+    replay.add_argument(
+        "job_ids", nargs="*", help="jobs to replay (see `sluice dlq --direct list`)"
+    )
     replay.add_argument("--all", action="store_true", help="replay every failed delivery")
     documents = commands.add_parser("documents", help="maintenance of the document records")
     documents_commands = documents.add_subparsers(dest="documents_command", required=True)

@@ -97,14 +97,14 @@ def test_a_poison_event_is_dead_lettered_at_once_and_replays_after_the_fix(
     assert "claim check" in str(record["error"])
     failed = FailedJobRegistry(queue=Queue("sluice-transform", connection=redis_client))
     assert failed.count >= 1
-    listed = [json.loads(line) for line in _sluice(stack, "dlq", "list").splitlines()]
+    listed = [json.loads(line) for line in _sluice(stack, "dlq", "--direct", "list").splitlines()]
     mine = [entry for entry in listed if entry.get("tenant") == tenant]
     assert len(mine) == 1 and mine[0]["document_id"] == "poison"
     assert "claim_check_missing" in mine[0]["error"] or "claim check" in mine[0]["error"]
     assert chunk_store.count(tenant) == 0
 
     redis_client.set(key, document.model_dump_json())  # the fix: the payload is back
-    _sluice(stack, "dlq", "replay", mine[0]["job_id"])
+    _sluice(stack, "dlq", "--direct", "replay", mine[0]["job_id"])
     wait_status(ingest, "poison", tenant, "indexed", timeout=30)
     assert chunk_store.count(tenant, "poison") == len(expected_chunks(document.text))
 
@@ -153,6 +153,6 @@ def test_a_poison_event_in_a_batch_fails_alone(
     for name in ("good-1", "good-2"):
         wait_status(ingest, name, tenant, "indexed", timeout=30)
     assert wait_status(ingest, "bad", tenant, "failed", timeout=30)["error"]
-    listed = [json.loads(line) for line in _sluice(stack, "dlq", "list").splitlines()]
+    listed = [json.loads(line) for line in _sluice(stack, "dlq", "--direct", "list").splitlines()]
     assert [e["document_id"] for e in listed if e.get("tenant") == tenant] == ["bad"]
     assert chunk_store.count(tenant, "bad") == 0

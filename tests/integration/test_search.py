@@ -93,8 +93,12 @@ def test_every_mode_finds_the_relevant_document(
     assert hits, f"{mode} found nothing"
     assert hits[0]["document_id"] == "mill"
     hit = hits[0]
-    assert set(hit) == {"chunk_id", "document_id", "chunk", "score", "title", "text", "metadata"}
+    assert set(hit) == {
+        "chunk_id", "document_id", "chunk", "score", "title", "text", "metadata",
+        "page", "page_end", "section",
+    }  # fmt: skip
     assert hit["title"] == "Water mills" and hit["metadata"] == {"topic": "water", "year": 1800}
+    assert (hit["page"], hit["page_end"], hit["section"]) == (None, None, "")  # not a file
     assert "water mill" in str(hit["text"])
 
 

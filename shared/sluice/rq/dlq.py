@@ -4,9 +4,10 @@ Both transports end here. An RQ delivery lands in the registry when its last att
 event the Knative broker gave up on is filed by the dead-letter sink (`file`) as a job that it
 runs at once, synchronously (an RQ queue with `is_async=False`), and that fails with the broker's
 reason, so RQ records it exactly like its own failures and calls the same failure callback.
-`sluice dlq list|replay` reads and replays them all: a replay publishes the job's events again
-along the route they failed on, through the transport that route takes (a fresh RQ delivery with
-the route's retry budget, or the broker again), then removes the dead one. Every step is
+`sluice dlq --direct list|replay` (and ingest's `/dead-letters` routes, which `sluice dlq` calls
+over HTTP) reads and replays them: a replay publishes the job's events again along the route
+they failed on, through the transport that route takes (a fresh RQ delivery with the route's
+retry budget, or the broker again), then removes the dead one. Every step is
 idempotent, so a delivery that happens twice is harmless. Ingest serves the same over HTTP
 (`/dead-letters`) scoped to a tenant: a tenant sees and replays only the jobs whose every event
 is its own (a job mixing tenants is an operator's, for the CLI).
