@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+
+	"sluice.dev/searchapi/internal/pyunicode"
 )
 
 // Hashing is the deterministic feature-hashing embedder: signed counts of
@@ -149,7 +151,7 @@ func (t *tokens) split(text string) {
 	start := -1
 	for i, r := range text {
 		switch {
-		case isAlnum(r):
+		case pyunicode.IsAlnum(r):
 			if start < 0 {
 				start = i
 			}
@@ -167,7 +169,7 @@ func (t *tokens) add(token string) {
 	if len(t.ends) > 0 {
 		t.buf = append(t.buf, ' ')
 	}
-	t.buf = appendLower(t.buf, token)
+	t.buf = pyunicode.AppendLower(t.buf, token)
 	t.ends = append(t.ends, len(t.buf))
 }
 

@@ -1,4 +1,7 @@
-package embed
+// Package pyunicode reproduces Python's str.isalnum() and str.lower() in Go,
+// so that Go code can tokenise text exactly as Sluice's Python code does (the
+// hashing embedder's tokens, the full-text analyser's terms).
+package pyunicode
 
 import (
 	"unicode"
@@ -22,10 +25,10 @@ var asciiAlnum = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
-// isAlnum reports whether Python's str.isalnum() is true for r: whether r is
+// IsAlnum reports whether Python's str.isalnum() is true for r: whether r is
 // a letter (Lu, Ll, Lt, Lm, Lo) or has a numeric type. Every character with a
 // numeric type is in Nd, Nl or No, or is a letter (CJK numerals are Lo).
-func isAlnum(r rune) bool {
+func IsAlnum(r rune) bool {
 	if r < utf8.RuneSelf {
 		return asciiAlnum[r]
 	}
@@ -39,11 +42,11 @@ const (
 	finalSigma     = '\u03c2' // ς
 )
 
-// appendLower appends Python's s.lower() to buf: the full Unicode lowercase
+// AppendLower appends Python's s.lower() to buf: the full Unicode lowercase
 // mapping, which differs from the simple one (unicode.ToLower) only for İ,
 // plus the Final_Sigma rule for Σ. Like Python, it ignores the language-
 // specific rules of SpecialCasing.txt.
-func appendLower(buf []byte, s string) []byte {
+func AppendLower(buf []byte, s string) []byte {
 	for i, r := range s {
 		switch {
 		case r < utf8.RuneSelf:
