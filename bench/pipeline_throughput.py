@@ -206,7 +206,12 @@ def bench_settings() -> EmbedderSettings:
 
 
 def direct_rows(
-    document: dict[str, Any], embedder: Embedder, size: int, overlap: int, batch: int
+    document: dict[str, Any],
+    embedder: Embedder,
+    store: ChunkStore,
+    size: int,
+    overlap: int,
+    batch: int,
 ) -> list[ChunkRow]:
     """Chunk and embed one document into the Milvus rows the index function would write."""
     version = DocumentIn.model_validate(document).content_version()
@@ -226,7 +231,7 @@ def direct_rows(
             for c, vector in zip(chunks, vectors, strict=True)
         ],
     )
-    return chunk_rows(embedded)
+    return chunk_rows(embedded, store.analyzer)
 
 
 def run_direct(stack: Stack, documents: list[dict[str, Any]]) -> Result:
@@ -244,6 +249,7 @@ def run_direct(stack: Stack, documents: list[dict[str, Any]]) -> Result:
             pending += direct_rows(
                 document,
                 embedder,
+                store,
                 settings.chunker.size,
                 settings.chunker.overlap,
                 settings.embedder.batch_size,

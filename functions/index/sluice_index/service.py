@@ -68,7 +68,8 @@ class IndexService:
             self.documents.record_written(
                 [(d.tenant, d.id, d.version, len(d.chunks)) for d in todo]
             )
-            self.chunks.upsert([row for doc in todo for row in chunk_rows(doc)])
+            analyzer = self.chunks.analyzer
+            self.chunks.upsert([row for doc in todo for row in chunk_rows(doc, analyzer)])
             self._delete_versions([(d.tenant, d.id) for d in todo], [d.version for d in todo])
             indexed_at = now_iso()
             done = self.documents.transition_many(

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+	"sluice.dev/searchapi/internal/analysis"
 )
 
 // ConfDirVariable names the configuration directory (it is not a setting).
@@ -57,6 +58,9 @@ type Milvus struct {
 	HNSWM              int     `yaml:"hnsw_m"`
 	HNSWEfConstruction int     `yaml:"hnsw_ef_construction"`
 	TimeoutSeconds     float64 `yaml:"timeout_seconds"`
+	// Language is how the collection's text is analysed for full-text search (stems and stop
+	// words of a language, or none); queries are analysed the same way.
+	Language string `yaml:"language"`
 }
 
 // Timeout is the longest a Milvus call may take.
@@ -141,7 +145,7 @@ type Logging struct {
 func Defaults() Config {
 	return Config{
 		Redis: Redis{URL: "redis://127.0.0.1:6379/0", KeyPrefix: "sluice"},
-		Milvus: Milvus{URI: "http://127.0.0.1:19530", Collection: "sluice_chunks", NumPartitions: 16,
+		Milvus: Milvus{URI: "http://127.0.0.1:19530", Collection: "sluice_chunks", NumPartitions: 16, Language: "english",
 			HNSWM: 16, HNSWEfConstruction: 200, TimeoutSeconds: 30},
 		Ingest: Ingest{PublicURL: "http://127.0.0.1:8081", MaxBodyBytes: 16 << 20, MaxDocumentBytes: 1 << 20,
 			MaxFileBytes: 16 << 20, MaxBatchDocuments: 1000, MaxMetadataBytes: 16 << 10, QueueBound: 1000, RetryAfterSeconds: 5},
@@ -237,6 +241,7 @@ func (c Config) validate() error {
 	m := c.Milvus
 	check(collectionName.MatchString(m.Collection), "milvus.collection: %q is not a collection name (%s)", m.Collection, collectionName)
 	within("milvus.num_partitions", m.NumPartitions, 1, 1024)
+	check(slices.Contains(analysis.Languages, m.Language), "milvus.language: %q is not one of %s", m.Language, strings.Join(analysis.Languages, ", "))
 	within("milvus.hnsw_m", m.HNSWM, 2, 100)
 	within("milvus.hnsw_ef_construction", m.HNSWEfConstruction, 8, 2000)
 	check(m.TimeoutSeconds > 0, "milvus.timeout_seconds: must be positive")

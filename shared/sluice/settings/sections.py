@@ -16,6 +16,7 @@ from sluice.embedders.identity import HASHING_VERSION, MODEL_VERSIONS, EmbedderI
 from sluice.extract.result import Limits
 
 Transport = Literal["rq", "broker"]
+Language = Literal["english", "none"]  # sluice.analysis.LANGUAGES
 
 
 class Section(BaseModel):
@@ -41,6 +42,9 @@ class MilvusSettings(Section):
     hnsw_m: int = Field(16, ge=2, le=100)
     hnsw_ef_construction: int = Field(200, ge=8, le=2000)
     timeout_seconds: float = Field(30.0, gt=0)
+    # how the collection's text is analysed for full-text search (searchapi analyses queries
+    # the same way; the collection records it)
+    language: Language = "english"
 
 
 class IngestSettings(Section):

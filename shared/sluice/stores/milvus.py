@@ -27,6 +27,7 @@ from pymilvus.exceptions import (
     PrimaryKeyException,
 )
 
+from sluice.analysis import Analyzer, analyzer
 from sluice.chunker import search_text
 from sluice.embedders.identity import EmbedderIdentity
 from sluice.errors import ConfigError, Unavailable, ValidationFailed
@@ -51,7 +52,9 @@ REJECTIONS = (
     FieldsTypeException,
     PrimaryKeyException,
 )
-SCHEMA_VERSION = "v3"  # v3: page, page_end, section; titles of 1024 characters of any kind
+# v3: page, page_end, section; titles of 1024 characters of any kind. v4: search_text holds
+# analysed terms (stems without stop words), not the raw text
+SCHEMA_VERSION = "v4"
 # gRPC keepalive as a default gRPC server allows it. pymilvus pings every 10 s even with no call
 # in flight; a server with gRPC's defaults (milvus-lite's) counts that as abuse and drops the
 # connection with GOAWAY `too_many_pings`, after which pymilvus 3.0.2's shared connection fails
@@ -62,11 +65,12 @@ GRPC_OPTIONS = {
     "grpc.keepalive_permit_without_calls": 0,
 }
 EMBEDDER_PROPERTY = "sluice.embedder"
+ANALYZER_PROPERTY = "sluice.analyzer"
 
 
 class ChunkRow(TypedDict):
     """One row of the chunk collection, as written (Milvus computes `sparse` from
-    `search_text` with the BM25 function)."""
+    `search_text`, the analysed title, section and text, with the BM25 function)."""
 
     chunk_id: str
     doc_id: str
@@ -86,8 +90,9 @@ class ChunkRow(TypedDict):
     indexed_at: int  # epoch milliseconds: when the row was written
 
 
-def chunk_rows(doc: DocumentEmbedded) -> list[ChunkRow]:
-    """The rows of an embedded document version, one per chunk."""
+def chunk_rows(doc: DocumentEmbedded, analyzer: Analyzer) -> list[ChunkRow]:
+    """The rows of an embedded document version, one per chunk; `analyzer` makes the terms
+    full-text search matches (the collection's: `ChunkStore.analyzer`)."""
     created = int(datetime.fromisoformat(doc.accepted_at).timestamp() * 1000)
     indexed = int(time.time() * 1000)
     metadata = _json_only(doc.metadata)
@@ -102,7 +107,7 @@ def chunk_rows(doc: DocumentEmbedded) -> list[ChunkRow]:
             section=c.section,
             title=doc.title,
             text=c.text,
-            search_text=search_text(doc.title, c.text, c.section),
+            search_text=analyzer.analyze(search_text(doc.title, c.text, c.section)),
             dense=c.vector,
             metadata=metadata,
             version=doc.version,
@@ -137,6 +142,7 @@ class ChunkStore:
     def __init__(self, settings: MilvusSettings, identity: EmbedderIdentity) -> None:
         self.settings = settings
         self.identity = identity
+        self.analyzer = analyzer(settings.language)
         self.alias = settings.collection
         self.collection = collection_name(settings.collection, identity)
         self.client = MilvusClient(
@@ -152,9 +158,10 @@ class ChunkStore:
         self.client.close()
 
     def ensure_collection(self) -> None:
-        """Create the collection, its indexes and alias if missing; check the embedder if not."""
+        """Create the collection, its indexes and alias if missing; check the embedder and the
+        analyser if not."""
         if self.client.has_collection(self.collection):
-            self._check_embedder()
+            self._check_recorded()
         else:
             self._create()
         aliases = self.client.list_aliases(self.collection).get("aliases", [])
@@ -216,11 +223,27 @@ class ChunkStore:
             schema=schema,
             index_params=index_params,
             num_partitions=self.settings.num_partitions,
-            properties={EMBEDDER_PROPERTY: self.identity.model_dump_json()},
+            properties={
+                EMBEDDER_PROPERTY: self.identity.model_dump_json(),
+                ANALYZER_PROPERTY: json.dumps(self.analyzer.identity, separators=(",", ":")),
+            },
         )
 
-    def _check_embedder(self) -> None:
+    def _check_recorded(self) -> None:
         properties = self.client.describe_collection(self.collection).get("properties", {})
+        self._check_embedder(properties)
+        try:
+            analysed = json.loads(properties.get(ANALYZER_PROPERTY, ""))
+        except ValueError:
+            analysed = None
+        if analysed != self.analyzer.identity:
+            raise ConfigError(
+                f"collection {self.collection} holds text analysed as {analysed} but this "
+                f"process analyses it as {self.analyzer.identity} (milvus.language): rebuild "
+                "the collection or change the setting back"
+            )
+
+    def _check_embedder(self, properties: dict[str, Any]) -> None:
         try:
             recorded = EmbedderIdentity.model_validate_json(properties.get(EMBEDDER_PROPERTY, ""))
         except ValueError:
