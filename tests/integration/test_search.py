@@ -95,8 +95,8 @@ def test_every_mode_finds_the_relevant_document(
     hit = hits[0]
     assert set(hit) == {
         "chunk_id", "document_id", "chunk", "score", "title", "text", "metadata",
-        "page", "page_end", "section",
-    }  # fmt: skip
+        "page", "page_end", "section", "highlights", "snippet",
+    } | ({"scores"} if mode == "hybrid" else set())  # fmt: skip
     assert hit["title"] == "Water mills" and hit["metadata"] == {"topic": "water", "year": 1800}
     assert (hit["page"], hit["page_end"], hit["section"]) == (None, None, "")  # not a file
     assert "water mill" in str(hit["text"])

@@ -18,6 +18,7 @@ import (
 
 	"google.golang.org/grpc/grpclog"
 
+	"sluice.dev/searchapi/internal/analysis"
 	"sluice.dev/searchapi/internal/config"
 	"sluice.dev/searchapi/internal/documents"
 	"sluice.dev/searchapi/internal/embed"
@@ -99,8 +100,12 @@ func realMain(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	analyzer, err := analysis.New(cfg.Milvus.Language)
+	if err != nil {
+		return err
+	}
 	chunks := milvus.New(cfg.Milvus.URI, cfg.Milvus.Token, cfg.Milvus.Collection,
-		embedder.Identity(), cfg.Milvus.Timeout(), m.ObserveMilvus)
+		embedder.Identity(), analyzer.Identity(), cfg.Milvus.Timeout(), m.ObserveMilvus)
 	defer func() { _ = chunks.Close(context.Background()) }()
 	records, err := documents.New(cfg.Redis.URL, cfg.Redis.KeyPrefix)
 	if err != nil {
@@ -109,7 +114,7 @@ func realMain(ctx context.Context) error {
 	defer func() { _ = records.Close() }()
 
 	s := cfg.SearchAPI
-	service := search.NewService(chunks, records, embedder, search.Limits{
+	service := search.NewService(chunks, records, embedder, analyzer, search.Limits{
 		DefaultK: s.DefaultK, MaxK: s.MaxK, MaxOffset: s.MaxOffset,
 		MaxQueryChars: s.MaxQueryChars, Candidates: s.Candidates,
 	})

@@ -1,5 +1,5 @@
-// Package milvus is the search service's adapter to Milvus: dense, full-text (BM25) and
-// hybrid (RRF) searches and counts on the chunk collection, with the connection made lazily
+// Package milvus is the search service's adapter to Milvus: dense and full-text (BM25)
+// searches and counts on the chunk collection, with the connection made lazily
 // and remade after failures, so the service starts and recovers while Milvus is down.
 package milvus
 
@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,12 +20,17 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"sluice.dev/searchapi/internal/analysis"
 	"sluice.dev/searchapi/internal/embed"
 	"sluice.dev/searchapi/internal/search"
 )
 
-// embedderProperty is the collection property where the index function records its embedder.
-const embedderProperty = "sluice.embedder"
+// The collection properties where the index function records its embedder and the analyser
+// its BM25 field's text went through.
+const (
+	embedderProperty = "sluice.embedder"
+	analyzerProperty = "sluice.analyzer"
+)
 
 // Fields read back with every hit (naming them keeps vectors out of the answer).
 var outputFields = []string{"chunk_id", "doc_id", "chunk", "title", "text", "metadata", "page", "page_end", "section"}
@@ -34,15 +40,16 @@ type Observer func(operation string, took time.Duration)
 
 // Store runs searches against one collection (or alias). Its errors wrap search's sentinels:
 // search.ErrMilvusUnavailable (unreachable, too slow), search.ErrRejected (an answer refusing
-// the request) and search.ErrEmbedderMismatch.
+// the request), search.ErrEmbedderMismatch and search.ErrAnalyzerMismatch.
 type Store struct {
 	config     milvusclient.ClientConfig
 	collection string
 	configured embed.Identity
+	analyzer   analysis.Identity
 	timeout    time.Duration
 	observe    Observer
-	// recorded is the identity the collection records, once read.
-	recorded atomic.Pointer[embed.Identity]
+	// recorded is what the collection records, once read.
+	recorded atomic.Pointer[recorded]
 
 	mu     sync.Mutex
 	client *milvusclient.Client
@@ -53,8 +60,11 @@ var _ search.Chunks = (*Store)(nil)
 // New returns a store for the collection (or alias); it connects on first use. Dense and
 // hybrid searches are checked against the identity of the embedder that embedded their
 // vector; text searches, counts and pings against `configured`, the embedder the
-// configuration names (whose version may be unknown).
-func New(uri, token, collection string, configured embed.Identity, timeout time.Duration, observe Observer) *Store {
+// configuration names (whose version may be unknown). Text searches are also checked against
+// the analyser the searches' terms were made with.
+func New(uri, token, collection string, configured embed.Identity, analyzer analysis.Identity,
+	timeout time.Duration, observe Observer,
+) *Store {
 	if observe == nil {
 		observe = func(string, time.Duration) {}
 	}
@@ -62,6 +72,7 @@ func New(uri, token, collection string, configured embed.Identity, timeout time.
 		config:     milvusclient.ClientConfig{Address: uri, APIKey: token},
 		collection: collection,
 		configured: configured,
+		analyzer:   analyzer,
 		timeout:    timeout,
 		observe:    observe,
 	}
@@ -79,43 +90,32 @@ func (s *Store) Close(ctx context.Context) error {
 	return err
 }
 
-// Dense returns the chunks nearest to the vector (cosine).
+// Dense returns the chunks nearest to the vector (cosine similarity, higher is nearer).
 func (s *Store) Dense(ctx context.Context, scope search.Scope, vector search.Vector, page search.Page) ([]search.Hit, error) {
 	option := milvusclient.NewSearchOption(s.collection, page.Limit, []entity.Vector{entity.FloatVector(vector.Values)}).
 		WithANNSField("dense").WithFilter(scope.Expression()).WithOffset(page.Offset).WithOutputFields(outputFields...)
-	return s.search(ctx, "search_dense", vector.Embedder, func(ctx context.Context, c *milvusclient.Client) ([]milvusclient.ResultSet, error) {
-		return c.Search(ctx, option)
-	})
+	return s.search(ctx, "search_dense", vector.Embedder, false, option)
 }
 
-// Text returns the chunks that best match the text by BM25 (Milvus tokenises it).
-func (s *Store) Text(ctx context.Context, scope search.Scope, text string, page search.Page) ([]search.Hit, error) {
-	option := milvusclient.NewSearchOption(s.collection, page.Limit, []entity.Vector{entity.Text(text)}).
+// Text returns the chunks that best match the terms by BM25 (Milvus tokenises them), with
+// their BM25 scores (positive, higher is better).
+func (s *Store) Text(ctx context.Context, scope search.Scope, terms string, page search.Page) ([]search.Hit, error) {
+	option := milvusclient.NewSearchOption(s.collection, page.Limit, []entity.Vector{entity.Text(terms)}).
 		WithANNSField("sparse").WithSearchParam("metric_type", "BM25").WithFilter(scope.Expression()).
 		WithOffset(page.Offset).WithOutputFields(outputFields...)
-	return s.search(ctx, "search_text", s.configured, func(ctx context.Context, c *milvusclient.Client) ([]milvusclient.ResultSet, error) {
-		return c.Search(ctx, option)
-	})
-}
-
-// Hybrid runs a dense and a BM25 search of `candidates` each and fuses them by reciprocal
-// rank (Milvus's RRF ranker).
-func (s *Store) Hybrid(ctx context.Context, scope search.Scope, vector search.Vector, text string, page search.Page, candidates int) ([]search.Hit, error) {
-	filter := scope.Expression()
-	dense := milvusclient.NewAnnRequest("dense", candidates, entity.FloatVector(vector.Values)).WithFilter(filter)
-	sparse := milvusclient.NewAnnRequest("sparse", candidates, entity.Text(text)).
-		WithSearchParam("metric_type", "BM25").WithFilter(filter)
-	option := milvusclient.NewHybridSearchOption(s.collection, page.Limit, dense, sparse).
-		WithReranker(milvusclient.NewRRFReranker()).WithOffset(page.Offset).WithOutputFields(outputFields...)
-	return s.search(ctx, "search_hybrid", vector.Embedder, func(ctx context.Context, c *milvusclient.Client) ([]milvusclient.ResultSet, error) {
-		return c.HybridSearch(ctx, option)
-	})
+	hits, err := s.search(ctx, "search_text", s.configured, true, option)
+	for i := range hits {
+		// milvus-lite answers BM25 scores negated (Milvus does not): a BM25 score is never
+		// negative, so this is the one place that undoes it.
+		hits[i].Score = float32(math.Abs(float64(hits[i].Score)))
+	}
+	return hits, err
 }
 
 // Count returns how many chunks the scope holds.
 func (s *Store) Count(ctx context.Context, scope search.Scope) (int64, error) {
 	var count int64
-	err := s.call(ctx, "count", s.configured, func(ctx context.Context, c *milvusclient.Client) error {
+	err := s.call(ctx, "count", check{embedder: s.configured}, func(ctx context.Context, c *milvusclient.Client) error {
 		result, err := c.Query(ctx, milvusclient.NewQueryOption(s.collection).
 			WithFilter(scope.Expression()).WithOutputFields("count(*)"))
 		if err != nil {
@@ -134,7 +134,7 @@ func (s *Store) Count(ctx context.Context, scope search.Scope) (int64, error) {
 // Rows returns at most limit chunks of the scope (no vectors).
 func (s *Store) Rows(ctx context.Context, scope search.Scope, limit int) ([]search.Chunk, error) {
 	var chunks []search.Chunk
-	err := s.call(ctx, "query_rows", s.configured, func(ctx context.Context, c *milvusclient.Client) error {
+	err := s.call(ctx, "query_rows", check{embedder: s.configured}, func(ctx context.Context, c *milvusclient.Client) error {
 		result, err := c.Query(ctx, milvusclient.NewQueryOption(s.collection).
 			WithFilter(scope.Expression()).WithLimit(limit).
 			WithOutputFields("chunk", "title", "text", "version", "metadata", "page", "page_end", "section"))
@@ -172,7 +172,7 @@ func (s *Store) Rows(ctx context.Context, scope search.Scope, limit int) ([]sear
 
 // Ping checks that Milvus answers and the collection exists.
 func (s *Store) Ping(ctx context.Context) error {
-	return s.call(ctx, "ping", s.configured, func(ctx context.Context, c *milvusclient.Client) error {
+	return s.call(ctx, "ping", check{embedder: s.configured}, func(ctx context.Context, c *milvusclient.Client) error {
 		exists, err := c.HasCollection(ctx, milvusclient.NewHasCollectionOption(s.collection))
 		if err == nil && !exists {
 			return fmt.Errorf("collection %q does not exist yet (the index function creates it)", s.collection)
@@ -181,12 +181,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	})
 }
 
-func (s *Store) search(ctx context.Context, operation string, embedder embed.Identity,
-	run func(context.Context, *milvusclient.Client) ([]milvusclient.ResultSet, error),
+func (s *Store) search(ctx context.Context, operation string, embedder embed.Identity, analysed bool,
+	option milvusclient.SearchOption,
 ) ([]search.Hit, error) {
 	var hits []search.Hit
-	err := s.call(ctx, operation, embedder, func(ctx context.Context, c *milvusclient.Client) error {
-		results, err := run(ctx, c) // ctx bounded by the store's timeout
+	err := s.call(ctx, operation, check{embedder: embedder, analysed: analysed}, func(ctx context.Context, c *milvusclient.Client) error {
+		results, err := c.Search(ctx, option) // ctx bounded by the store's timeout
 		if err != nil {
 			return err
 		}
@@ -202,7 +202,7 @@ func (s *Store) search(ctx context.Context, operation string, embedder embed.Ide
 // call runs one operation with the store's timeout, once the collection's vectors are known
 // to be comparable with the embedder's; a failure drops the connection so the next call
 // reconnects (the gRPC channel to a restarted server may be stuck).
-func (s *Store) call(ctx context.Context, operation string, embedder embed.Identity,
+func (s *Store) call(ctx context.Context, operation string, want check,
 	run func(context.Context, *milvusclient.Client) error,
 ) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
@@ -213,7 +213,7 @@ func (s *Store) call(ctx context.Context, operation string, embedder embed.Ident
 	if err != nil {
 		return fmt.Errorf("%w: connect: %w", search.ErrMilvusUnavailable, err)
 	}
-	if err := s.checkEmbedder(ctx, client, embedder); err != nil {
+	if err := s.checkCollection(ctx, client, want); err != nil {
 		return err
 	}
 	err = run(ctx, client)
@@ -261,44 +261,70 @@ func transient(ctx context.Context, err error) bool {
 	return strings.Contains(message, "connection refused") || strings.Contains(message, "Unavailable")
 }
 
-// checkEmbedder compares the identity the collection records with the embedder's. The
-// recorded identity is read once and kept while it matches; after a mismatch it is read again
-// on the next call, so a collection rebuilt (or an alias switched) for the right embedder is
-// searched without a restart.
-func (s *Store) checkEmbedder(ctx context.Context, client *milvusclient.Client, embedder embed.Identity) error {
-	recorded := s.recorded.Load()
-	if recorded == nil {
-		read, exists, err := s.readEmbedder(ctx, client)
+// check is what a call needs the collection to record: the embedder whose vectors it
+// compares, and (analysed) the analyser that made its terms.
+type check struct {
+	embedder embed.Identity
+	analysed bool
+}
+
+// recorded is what a collection records of how it was built.
+type recorded struct {
+	embedder embed.Identity
+	analyzer *analysis.Identity // nil: not recorded (built by an older Sluice)
+}
+
+// checkCollection compares what the collection records with what the call needs. The record
+// is read once and kept while it matches; after a mismatch it is read again on the next call,
+// so a collection rebuilt (or an alias switched) for the right embedder is searched without a
+// restart.
+func (s *Store) checkCollection(ctx context.Context, client *milvusclient.Client, want check) error {
+	record := s.recorded.Load()
+	if record == nil {
+		read, exists, err := s.readRecord(ctx, client)
 		if err != nil || !exists {
 			return err // no collection yet: nothing to search, nothing to compare
 		}
-		recorded = &read
-		s.recorded.Store(recorded)
+		record = &read
+		s.recorded.Store(record)
 	}
-	if !recorded.Matches(embedder) {
-		s.recorded.CompareAndSwap(recorded, nil)
+	if !record.embedder.Matches(want.embedder) {
+		s.recorded.CompareAndSwap(record, nil)
 		return fmt.Errorf("%w: collection %s holds vectors of %+v but searchapi embeds queries with %+v",
-			search.ErrEmbedderMismatch, s.collection, *recorded, embedder)
+			search.ErrEmbedderMismatch, s.collection, record.embedder, want.embedder)
+	}
+	if want.analysed && (record.analyzer == nil || *record.analyzer != s.analyzer) {
+		s.recorded.CompareAndSwap(record, nil)
+		if record.analyzer == nil {
+			return fmt.Errorf("%w: collection %s does not record its text analyser (property %s): "+
+				"it was built by an older Sluice; index the documents again", search.ErrAnalyzerMismatch, s.collection, analyzerProperty)
+		}
+		return fmt.Errorf("%w: collection %s's text was analysed as %+v but searchapi analyses queries as %+v",
+			search.ErrAnalyzerMismatch, s.collection, *record.analyzer, s.analyzer)
 	}
 	return nil
 }
 
-// readEmbedder reads the identity the collection records, if the collection exists.
-func (s *Store) readEmbedder(ctx context.Context, client *milvusclient.Client) (embed.Identity, bool, error) {
+// readRecord reads what the collection records, if the collection exists.
+func (s *Store) readRecord(ctx context.Context, client *milvusclient.Client) (recorded, bool, error) {
 	collection, err := client.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption(s.collection))
 	if err != nil {
 		if transient(ctx, err) {
 			s.reset(client)
-			return embed.Identity{}, false, fmt.Errorf("%w: describe: %w", search.ErrMilvusUnavailable, err)
+			return recorded{}, false, fmt.Errorf("%w: describe: %w", search.ErrMilvusUnavailable, err)
 		}
-		return embed.Identity{}, false, nil
+		return recorded{}, false, nil
 	}
-	var recorded embed.Identity
-	if err := json.Unmarshal([]byte(collection.Properties[embedderProperty]), &recorded); err != nil {
-		return embed.Identity{}, true, fmt.Errorf("%w: collection %s does not record its embedder (property %s)",
+	var record recorded
+	if err := json.Unmarshal([]byte(collection.Properties[embedderProperty]), &record.embedder); err != nil {
+		return recorded{}, true, fmt.Errorf("%w: collection %s does not record its embedder (property %s)",
 			search.ErrEmbedderMismatch, s.collection, embedderProperty)
 	}
-	return recorded, true, nil
+	var analyzer analysis.Identity
+	if err := json.Unmarshal([]byte(collection.Properties[analyzerProperty]), &analyzer); err == nil {
+		record.analyzer = &analyzer
+	}
+	return record, true, nil
 }
 
 func (s *Store) connect(ctx context.Context) (*milvusclient.Client, error) {

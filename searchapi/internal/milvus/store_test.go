@@ -13,6 +13,7 @@ import (
 	"github.com/milvus-io/milvus/client/v2/index"
 	"github.com/milvus-io/milvus/client/v2/milvusclient"
 
+	"sluice.dev/searchapi/internal/analysis"
 	"sluice.dev/searchapi/internal/embed"
 	"sluice.dev/searchapi/internal/search"
 )
@@ -22,6 +23,17 @@ import (
 const dim = 64
 
 var hashing = embed.Identity{Name: "hashing", Dim: dim, Version: "1"}
+
+// english is the analyser the test collections' text is analysed with.
+var english = mustAnalyzer("english")
+
+func mustAnalyzer(language string) *analysis.Analyzer {
+	analyzer, err := analysis.New(language)
+	if err != nil {
+		panic(err)
+	}
+	return analyzer
+}
 
 // chunk is one row of the test collection: a document's only chunk, on a page of its file
 // (0: none) and in a section.
@@ -40,8 +52,17 @@ var chunks = []chunk{
 
 // createCollection makes a collection with the index function's schema
 // (shared/sluice/stores/milvus.py, ChunkStore._create), recording `recorded` as its embedder
-// (nil: no record), and writes the chunks into it, embedded by the hashing embedder.
+// (nil: no record) and the English analyser, and writes the chunks into it, embedded by the
+// hashing embedder.
 func createCollection(t *testing.T, uri, name string, recorded *embed.Identity) {
+	t.Helper()
+	identity := english.Identity()
+	createRecording(t, uri, name, recorded, &identity)
+}
+
+// createRecording is createCollection recording the analyser `analysed` (nil: no record);
+// the text is analysed as English either way.
+func createRecording(t *testing.T, uri, name string, recorded *embed.Identity, analysed *analysis.Identity) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
@@ -85,6 +106,13 @@ func createCollection(t *testing.T, uri, name string, recorded *embed.Identity) 
 		}
 		option = option.WithProperty(embedderProperty, string(raw))
 	}
+	if analysed != nil {
+		raw, err := json.Marshal(analysed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		option = option.WithProperty(analyzerProperty, string(raw))
+	}
 	if err := client.CreateCollection(ctx, option); err != nil {
 		t.Fatalf("creating collection %s: %v", name, err)
 	}
@@ -98,7 +126,7 @@ func createCollection(t *testing.T, uri, name string, recorded *embed.Identity) 
 		pages = append(pages, c.page)
 		for field, value := range map[string]string{
 			"chunk_id": c.tenant + "-" + c.doc + "-0", "doc_id": c.doc, "tenant": c.tenant,
-			"title": c.doc, "text": c.text, "search_text": c.doc + "\n" + c.text,
+			"title": c.doc, "text": c.text, "search_text": english.Analyze(c.doc + "\n" + c.text),
 			"version": "v1", "embedder": hashing.Name, "section": c.section,
 		} {
 			columns[field] = append(columns[field], value)
@@ -132,7 +160,7 @@ func newStore(t *testing.T, uri, collection string, configured embed.Identity, t
 	if timeout == 0 {
 		timeout = 5 * time.Second
 	}
-	store := New(uri, "", collection, configured, timeout, nil)
+	store := New(uri, "", collection, configured, english.Identity(), timeout, nil)
 	t.Cleanup(func() { _ = store.Close(context.Background()) })
 	return store
 }
@@ -153,6 +181,14 @@ func queryVector(t *testing.T, text string, identity embed.Identity) search.Vect
 		t.Fatal(err)
 	}
 	return search.Vector{Values: embedded[0], Embedder: identity}
+}
+
+func scores(hits []search.Hit) []float32 {
+	var all []float32
+	for _, hit := range hits {
+		all = append(all, hit.Score)
+	}
+	return all
 }
 
 func documents(hits []search.Hit) []string {
@@ -180,10 +216,7 @@ func TestStore(t *testing.T) {
 			return store.Dense(ctx, acme, queryVector(t, query, hashing), page)
 		}},
 		{search.ModeText, func(ctx context.Context) ([]search.Hit, error) {
-			return store.Text(ctx, acme, query, page)
-		}},
-		{search.ModeHybrid, func(ctx context.Context) ([]search.Hit, error) {
-			return store.Hybrid(ctx, acme, queryVector(t, query, hashing), query, page, 10)
+			return store.Text(ctx, acme, english.Analyze(query), page)
 		}},
 	}
 	// The collection is not loaded yet: the first search loads it and retries.
@@ -195,6 +228,13 @@ func TestStore(t *testing.T) {
 			}
 			if len(hits) == 0 || hits[0].DocumentID != "mill" || hits[0].ChunkID != "acme-mill-0" {
 				t.Fatalf("hits %v, want acme's mill first", documents(hits))
+			}
+			for i, hit := range hits {
+				// higher is better in both modes: BM25 scores are positive (milvus-lite
+				// answers them negated)
+				if tc.mode == search.ModeText && hit.Score <= 0 || i > 0 && hit.Score > hits[i-1].Score {
+					t.Fatalf("scores %v are not positive and best first", scores(hits))
+				}
 			}
 			for _, hit := range hits {
 				if hit.ChunkID == "globex-mill-0" {
@@ -303,8 +343,8 @@ func TestStoreComparesEmbedders(t *testing.T) {
 			run: dense(t, acme, page, unknownVersion)},
 		{name: "dense with another version", collection: "chunks", configured: hashing,
 			run: dense(t, acme, page, otherVersion), mismatch: "Version:2"},
-		{name: "hybrid with another model", collection: "chunks", configured: hashing,
-			run: hybrid(t, acme, page, model), mismatch: "{Name:hashing Dim:64 Version:1} but searchapi embeds queries with {Name:all-MiniLM-L6-v2"},
+		{name: "dense with another model", collection: "chunks", configured: hashing,
+			run: dense(t, acme, page, model), mismatch: "{Name:hashing Dim:64 Version:1} but searchapi embeds queries with {Name:all-MiniLM-L6-v2"},
 		{name: "text with another configured model", collection: "chunks", configured: model,
 			run: func(s *Store) error { _, err := s.Text(t.Context(), acme, "water", page); return err }, mismatch: "all-MiniLM-L6-v2"},
 		{name: "ping with another configured model", collection: "chunks", configured: model,
@@ -347,10 +387,29 @@ func dense(t *testing.T, scope search.Scope, page search.Page, identity embed.Id
 	}
 }
 
-func hybrid(t *testing.T, scope search.Scope, page search.Page, identity embed.Identity) func(*Store) error {
-	return func(s *Store) error {
-		_, err := s.Hybrid(t.Context(), scope, queryVector(t, "water", identity), "water", page, 10)
-		return err
+func TestStoreComparesAnalyzers(t *testing.T) {
+	t.Parallel()
+	lite := startLite(t)
+	none := mustAnalyzer("none").Identity()
+	createRecording(t, lite.uri(), "unanalysed", &hashing, nil)
+	createRecording(t, lite.uri(), "words", &hashing, &none)
+	acme := scope(t, "acme", search.Filter{})
+	page := search.Page{Limit: 3}
+	for collection, mismatch := range map[string]string{
+		"unanalysed": "does not record its text analyser",
+		"words":      `{Language:none Version:`,
+	} {
+		t.Run(collection, func(t *testing.T) {
+			t.Parallel()
+			store := newStore(t, lite.uri(), collection, hashing, 0)
+			_, err := store.Text(t.Context(), acme, "water", page)
+			if !errors.Is(err, search.ErrAnalyzerMismatch) || !strings.Contains(err.Error(), mismatch) {
+				t.Fatalf("text search: %v, want an analyser mismatch mentioning %q", err, mismatch)
+			}
+			if err := dense(t, acme, page, hashing)(store); err != nil {
+				t.Fatalf("a dense search needs no analyser: %v", err)
+			}
+		})
 	}
 }
 
@@ -360,16 +419,15 @@ func TestStoreReconnectsAfterARestart(t *testing.T) {
 	createCollection(t, lite.uri(), "chunks", &hashing)
 	store := newStore(t, lite.uri(), "chunks", hashing, 2*time.Second) // down is 2 s per call
 	acme := scope(t, "acme", search.Filter{})
-	hybridSearch := func() error {
-		_, err := store.Hybrid(t.Context(), acme, queryVector(t, "water", hashing), "water", search.Page{Limit: 3}, 10)
-		return err
+	denseSearch := func() error {
+		return dense(t, acme, search.Page{Limit: 3}, hashing)(store)
 	}
-	if err := hybridSearch(); err != nil {
+	if err := denseSearch(); err != nil {
 		t.Fatal(err)
 	}
 
 	lite.kill()
-	if err := hybridSearch(); !errors.Is(err, search.ErrMilvusUnavailable) {
+	if err := denseSearch(); !errors.Is(err, search.ErrMilvusUnavailable) {
 		t.Fatalf("with milvus down: %v, want ErrMilvusUnavailable", err)
 	}
 	if err := store.Ping(t.Context()); !errors.Is(err, search.ErrMilvusUnavailable) {
@@ -381,7 +439,7 @@ func TestStoreReconnectsAfterARestart(t *testing.T) {
 	lite.start()
 	var err error
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if err = hybridSearch(); err == nil {
+		if err = denseSearch(); err == nil {
 			break
 		}
 		if !errors.Is(err, search.ErrMilvusUnavailable) {

@@ -45,6 +45,9 @@ var (
 	// ErrEmbedderMismatch means the collection holds vectors of another embedder than the
 	// one that embedded the query: searching would return nonsense.
 	ErrEmbedderMismatch = errors.New("embedder mismatch")
+	// ErrAnalyzerMismatch means the collection's text was analysed otherwise than searchapi
+	// analyses queries (another language, or an older Sluice): full-text search would miss.
+	ErrAnalyzerMismatch = errors.New("analyzer mismatch")
 	// ErrNotFound means the tenant has no document with that id.
 	ErrNotFound = errors.New("document not found")
 )

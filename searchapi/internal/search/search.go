@@ -8,11 +8,13 @@ package search
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"sluice.dev/searchapi/internal/analysis"
 	"sluice.dev/searchapi/internal/embed"
 )
 
@@ -32,6 +34,9 @@ type Request struct {
 	Tenant   string   `json:"tenant,omitempty"`
 	Filter   Filter   `json:"filter"`
 	MinScore *float64 `json:"min_score,omitempty"`
+	// GroupBy "document" returns at most one hit per document (its best chunk).
+	GroupBy string  `json:"group_by,omitempty"`
+	Fusion  *Fusion `json:"fusion,omitempty"`
 }
 
 // Response is what a search found.
@@ -53,6 +58,21 @@ type Hit struct {
 	Text       string          `json:"text"`
 	Metadata   json.RawMessage `json:"metadata"`
 	Citation
+	// Highlights are the words of Text that match the query's terms.
+	Highlights []Span   `json:"highlights"`
+	Snippet    *Snippet `json:"snippet"`
+	// Scores are a hybrid hit's scores in the dense and the text ranking (null where it was
+	// not among that ranking's candidates).
+	Scores *ModeScores `json:"scores,omitempty"`
+	// MoreChunks (with group_by document) counts the document's other chunks among the
+	// chunks that matched.
+	MoreChunks *int `json:"more_chunks,omitempty"`
+}
+
+// ModeScores are a hybrid hit's scores in each ranking it was fused from.
+type ModeScores struct {
+	Dense *float32 `json:"dense"`
+	Text  *float32 `json:"text"`
 }
 
 // Citation is where in its file a chunk came from: its pages (null for formats without
@@ -76,12 +96,13 @@ type Page struct {
 	Offset int
 }
 
-// Chunks is the store the service searches and counts (Milvus).
+// Chunks is the store the service searches and counts (Milvus). Searches return hits best
+// first, with scores where higher is better (Dense: cosine similarity; Text: BM25).
 type Chunks interface {
 	Dense(ctx context.Context, scope Scope, vector Vector, page Page) ([]Hit, error)
-	Text(ctx context.Context, scope Scope, text string, page Page) ([]Hit, error)
-	// Hybrid fuses a dense and a text search of `candidates` hits each.
-	Hybrid(ctx context.Context, scope Scope, vector Vector, text string, page Page, candidates int) ([]Hit, error)
+	// Text ranks by BM25 against terms: the query as the analyser made it (stems, no stop
+	// words), matched against the chunks' text analysed the same way when they were indexed.
+	Text(ctx context.Context, scope Scope, terms string, page Page) ([]Hit, error)
 	Count(ctx context.Context, scope Scope) (int64, error)
 	// Rows returns at most limit chunks of the scope, in no particular order.
 	Rows(ctx context.Context, scope Scope, limit int) ([]Chunk, error)
@@ -105,20 +126,37 @@ type Limits struct {
 	MaxK          int
 	MaxOffset     int
 	MaxQueryChars int
-	Candidates    int
+	// Candidates is how many hits hybrid search takes from each ranking before fusion (and
+	// grouping from the ranking, at least).
+	Candidates int
 }
+
+// maxDepth bounds how deep a grouped search reads a ranking to find its documents.
+const maxDepth = 4096
 
 // Service answers searches and document lookups.
 type Service struct {
 	chunks   Chunks
 	records  Records
 	embedder Embedder
+	analyzer *analysis.Analyzer
 	limits   Limits
 }
 
-// NewService wires a service.
-func NewService(chunks Chunks, records Records, embedder Embedder, limits Limits) *Service {
-	return &Service{chunks: chunks, records: records, embedder: embedder, limits: limits}
+// NewService wires a service; the analyser must be the one the collection's text was
+// analysed with (the store checks the collection's record of it).
+func NewService(chunks Chunks, records Records, embedder Embedder, analyzer *analysis.Analyzer, limits Limits) *Service {
+	return &Service{chunks: chunks, records: records, embedder: embedder, analyzer: analyzer, limits: limits}
+}
+
+// query is a validated search: what to rank, how, and for whom.
+type query struct {
+	mode   string
+	scope  Scope
+	terms  string // the query analysed for full-text search ("" if only stop words)
+	vector Vector
+	fusion fusion
+	min    *float64
 }
 
 // Search validates the request and runs it for the request's tenant (set by the caller from
@@ -129,37 +167,118 @@ func (s *Service) Search(ctx context.Context, req Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	scope, err := req.Filter.Scope(req.Tenant)
-	if err != nil {
+	q := query{mode: req.Mode, terms: s.analyzer.Analyze(req.Query), min: req.MinScore}
+	if q.fusion, err = req.Fusion.resolve(req.Mode); err != nil {
 		return nil, err
+	}
+	if q.scope, err = req.Filter.Scope(req.Tenant); err != nil {
+		return nil, err
+	}
+	if q.mode == ModeDense || q.mode == ModeHybrid && q.fusion.dense > 0 {
+		if q.vector, err = s.embed(ctx, req.Query); err != nil {
+			return nil, err
+		}
 	}
 	var hits []Hit
-	switch req.Mode {
-	case ModeText:
-		hits, err = s.chunks.Text(ctx, scope, req.Query, page)
-	case ModeDense:
-		var vector Vector
-		if vector, err = s.embed(ctx, req.Query); err == nil {
-			hits, err = s.chunks.Dense(ctx, scope, vector, page)
-		}
-	default:
-		var vector Vector
-		if vector, err = s.embed(ctx, req.Query); err == nil {
-			candidates := max(s.limits.Candidates, page.Limit+page.Offset)
-			hits, err = s.chunks.Hybrid(ctx, scope, vector, req.Query, page, candidates)
-		}
+	if req.GroupBy == GroupByDocument {
+		hits, err = s.grouped(ctx, q, page)
+	} else {
+		hits, err = s.page(ctx, q, page)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if req.MinScore != nil {
-		hits = aboveScore(hits, *req.MinScore)
+	marker := newHighlighter(s.analyzer, req.Query)
+	for i := range hits {
+		marker.mark(&hits[i])
 	}
 	if hits == nil {
 		hits = []Hit{}
 	}
 	return &Response{Hits: hits, Mode: req.Mode, K: page.Limit, Offset: page.Offset,
 		TookMS: float64(time.Since(started).Microseconds()) / 1000}, nil
+}
+
+// page is one page of the ranking.
+func (s *Service) page(ctx context.Context, q query, page Page) ([]Hit, error) {
+	if q.mode != ModeHybrid { // the store pages a single ranking itself
+		hits, _, err := s.rank(ctx, q, page)
+		return hits, err
+	}
+	hits, _, err := s.rank(ctx, q, Page{Limit: max(s.limits.Candidates, page.Offset+page.Limit)})
+	return window(hits, page), err
+}
+
+// grouped is one page of the ranking's documents, each by its best chunk. It reads the
+// ranking deeper (up to maxDepth) until it holds enough documents or ends.
+func (s *Service) grouped(ctx context.Context, q query, page Page) ([]Hit, error) {
+	depth := min(maxDepth, max(s.limits.Candidates, 4*(page.Offset+page.Limit)))
+	for {
+		hits, more, err := s.rank(ctx, q, Page{Limit: depth})
+		if err != nil {
+			return nil, err
+		}
+		documents := byDocument(hits)
+		if len(documents) >= page.Offset+page.Limit || !more || depth == maxDepth {
+			return window(documents, page), nil
+		}
+		depth = min(maxDepth, 2*depth)
+	}
+}
+
+// rank returns the page of the mode's ranking (above the minimum score), and whether the
+// ranking may go on after it.
+func (s *Service) rank(ctx context.Context, q query, page Page) ([]Hit, bool, error) {
+	var hits []Hit
+	var err error
+	more := false
+	switch q.mode {
+	case ModeDense:
+		hits, err = s.chunks.Dense(ctx, q.scope, q.vector, page)
+		more = len(hits) == page.Limit
+	case ModeText:
+		hits, err = s.text(ctx, q, page)
+		more = len(hits) == page.Limit
+	default:
+		var dense, text []Hit
+		dense, text, err = s.both(ctx, q, page)
+		more = len(dense) == page.Limit || len(text) == page.Limit
+		hits = q.fusion.fuse(dense, text)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	sortHits(hits)
+	if q.min != nil {
+		hits = aboveScore(hits, *q.min)
+	}
+	return hits, more, nil
+}
+
+// both runs the dense and the text search of a hybrid query side by side (skipping one whose
+// weight is 0).
+func (s *Service) both(ctx context.Context, q query, page Page) (dense, text []Hit, err error) {
+	textDone := make(chan error, 1)
+	go func() {
+		var err error
+		if q.fusion.text > 0 {
+			text, err = s.text(ctx, q, page)
+		}
+		textDone <- err
+	}()
+	if q.fusion.dense > 0 {
+		dense, err = s.chunks.Dense(ctx, q.scope, q.vector, page)
+	}
+	textErr := <-textDone
+	return dense, text, errors.Join(err, textErr)
+}
+
+// text is the full-text ranking; a query of stop words only matches nothing.
+func (s *Service) text(ctx context.Context, q query, page Page) ([]Hit, error) {
+	if q.terms == "" {
+		return nil, nil
+	}
+	return s.chunks.Text(ctx, q.scope, q.terms, page)
 }
 
 func (s *Service) validate(req *Request) (Page, error) {
@@ -191,6 +310,9 @@ func (s *Service) validate(req *Request) (Page, error) {
 	}
 	if page.Offset < 0 || page.Offset > s.limits.MaxOffset {
 		return Page{}, invalid("invalid_offset", "offset must be between 0 and %d", s.limits.MaxOffset)
+	}
+	if req.GroupBy != "" && req.GroupBy != GroupByDocument {
+		return Page{}, invalid("invalid_group_by", "group_by %q is not supported: use %q", req.GroupBy, GroupByDocument)
 	}
 	return page, nil
 }

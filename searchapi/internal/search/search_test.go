@@ -3,48 +3,71 @@ package search
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	"sluice.dev/searchapi/internal/analysis"
 	"sluice.dev/searchapi/internal/embed"
 )
 
-// recordingChunks remembers the last call and answers with fixed hits and count.
+// recordingChunks remembers its calls and answers each search with the page of its hits
+// (dense) or textHits (text, when set).
 type recordingChunks struct {
-	mode, text string
-	scope      Scope
-	page       Page
-	candidates int
-	vector     Vector
-	hits       []Hit
-	count      int64
-	rows       []Chunk
-	err        error
+	mu       sync.Mutex
+	calls    map[string]Page // search mode (or "count", "rows") -> the page asked for
+	mode     string          // the last call's
+	terms    string
+	scope    Scope
+	page     Page
+	vector   Vector
+	hits     []Hit
+	textHits []Hit
+	count    int64
+	rows     []Chunk
+	err      error
+}
+
+func (r *recordingChunks) record(mode string, s Scope, p Page) {
+	if r.calls == nil {
+		r.calls = map[string]Page{}
+	}
+	r.calls[mode], r.mode, r.scope, r.page = p, mode, s, p
 }
 
 func (r *recordingChunks) Rows(_ context.Context, s Scope, limit int) ([]Chunk, error) {
-	r.mode, r.scope, r.page = "rows", s, Page{Limit: limit}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.record("rows", s, Page{Limit: limit})
 	return slices.Clone(r.rows), r.err
 }
 
 func (r *recordingChunks) Dense(_ context.Context, s Scope, v Vector, p Page) ([]Hit, error) {
-	r.mode, r.scope, r.vector, r.page = ModeDense, s, v, p
-	return r.hits, r.err
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.record(ModeDense, s, p)
+	r.vector = v
+	return slices.Clone(window(r.hits, p)), r.err
 }
 
-func (r *recordingChunks) Text(_ context.Context, s Scope, text string, p Page) ([]Hit, error) {
-	r.mode, r.scope, r.text, r.page = ModeText, s, text, p
-	return r.hits, r.err
-}
-
-func (r *recordingChunks) Hybrid(_ context.Context, s Scope, v Vector, text string, p Page, c int) ([]Hit, error) {
-	r.mode, r.scope, r.vector, r.text, r.page, r.candidates = ModeHybrid, s, v, text, p, c
-	return r.hits, r.err
+func (r *recordingChunks) Text(_ context.Context, s Scope, terms string, p Page) ([]Hit, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.record(ModeText, s, p)
+	r.terms = terms
+	hits := r.hits
+	if r.textHits != nil {
+		hits = r.textHits
+	}
+	return slices.Clone(window(hits, p)), r.err
 }
 
 func (r *recordingChunks) Count(_ context.Context, s Scope) (int64, error) {
-	r.mode, r.scope = "count", s
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.record("count", s, Page{})
 	return r.count, r.err
 }
 
@@ -88,24 +111,43 @@ var limits = Limits{DefaultK: 10, MaxK: 100, MaxOffset: 1000, MaxQueryChars: 50,
 
 func intp(v int) *int { return &v }
 
+func floatp(v float64) *float64 { return &v }
+
+var english = func() *analysis.Analyzer {
+	analyzer, err := analysis.New("english")
+	if err != nil {
+		panic(err)
+	}
+	return analyzer
+}()
+
 func newService(chunks Chunks, records Records) *Service {
-	return NewService(chunks, records, &reportingEmbedder{Hashing: embed.NewHashing(16)}, limits)
+	return NewService(chunks, records, &reportingEmbedder{Hashing: embed.NewHashing(16)}, english, limits)
 }
 
 func TestSearchDispatchesByMode(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		name       string
-		req        Request
-		mode       string
-		page       Page
-		candidates int
-		embeds     bool
+		name   string
+		req    Request
+		calls  map[string]Page
+		page   Page
+		embeds bool
 	}{
-		{name: "default is hybrid with default k", req: Request{Query: "water"}, mode: ModeHybrid, page: Page{Limit: 10}, candidates: 100, embeds: true},
-		{name: "dense", req: Request{Query: "water", Mode: ModeDense, K: intp(3)}, mode: ModeDense, page: Page{Limit: 3}, embeds: true},
-		{name: "text does not embed", req: Request{Query: "water", Mode: ModeText, Offset: intp(5)}, mode: ModeText, page: Page{Limit: 10, Offset: 5}},
-		{name: "hybrid candidates cover k+offset", req: Request{Query: "w", K: intp(100), Offset: intp(900)}, mode: ModeHybrid, page: Page{Limit: 100, Offset: 900}, candidates: 1000, embeds: true},
+		{name: "default is hybrid with default k: both rankings, candidates deep", req: Request{Query: "water"},
+			calls: map[string]Page{ModeDense: {Limit: 100}, ModeText: {Limit: 100}}, page: Page{Limit: 10}, embeds: true},
+		{name: "dense", req: Request{Query: "water", Mode: ModeDense, K: intp(3)},
+			calls: map[string]Page{ModeDense: {Limit: 3}}, page: Page{Limit: 3}, embeds: true},
+		{name: "text does not embed", req: Request{Query: "water", Mode: ModeText, Offset: intp(5)},
+			calls: map[string]Page{ModeText: {Limit: 10, Offset: 5}}, page: Page{Limit: 10, Offset: 5}},
+		{name: "hybrid candidates cover k+offset", req: Request{Query: "w", K: intp(100), Offset: intp(900)},
+			calls: map[string]Page{ModeDense: {Limit: 1000}, ModeText: {Limit: 1000}}, page: Page{Limit: 100, Offset: 900}, embeds: true},
+		{name: "hybrid without its text ranking", req: Request{Query: "water", Fusion: &Fusion{Weights: &Weights{Text: floatp(0)}}},
+			calls: map[string]Page{ModeDense: {Limit: 100}}, page: Page{Limit: 10}, embeds: true},
+		{name: "hybrid without its dense ranking does not embed", req: Request{Query: "water", Fusion: &Fusion{Weights: &Weights{Dense: floatp(0)}}},
+			calls: map[string]Page{ModeText: {Limit: 100}}, page: Page{Limit: 10}},
+		{name: "a text query of stop words only asks nothing", req: Request{Query: "the of and", Mode: ModeText},
+			calls: map[string]Page{}, page: Page{Limit: 10}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -116,19 +158,29 @@ func TestSearchDispatchesByMode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if chunks.mode != tc.mode || chunks.page != tc.page || chunks.candidates != tc.candidates {
-				t.Fatalf("called %+v", chunks)
+			if !maps.Equal(chunks.calls, tc.calls) && len(chunks.calls)+len(tc.calls) > 0 {
+				t.Fatalf("called %v, want %v", chunks.calls, tc.calls)
 			}
 			if (chunks.vector.Values != nil) != tc.embeds || len(chunks.vector.Values) > 0 && len(chunks.vector.Values) != 16 {
 				t.Fatalf("vector %v, want embedded=%v", chunks.vector, tc.embeds)
 			}
-			if chunks.scope.Expression() != `tenant == "acme"` || chunks.scope.Tenant() != "acme" {
+			if len(tc.calls) > 0 && (chunks.scope.Expression() != `tenant == "acme"` || chunks.scope.Tenant() != "acme") {
 				t.Fatalf("scope %+v", chunks.scope)
 			}
-			if response.Mode != tc.mode || response.K != tc.page.Limit || response.Offset != tc.page.Offset || response.Hits == nil {
+			if response.K != tc.page.Limit || response.Offset != tc.page.Offset || response.Hits == nil {
 				t.Fatalf("response %+v", response)
 			}
 		})
+	}
+}
+
+func TestTextSearchesTheAnalysedQuery(t *testing.T) {
+	t.Parallel()
+	chunks := &recordingChunks{}
+	_, err := newService(chunks, fakeRecords{}).Search(context.Background(),
+		Request{Query: "Running the water-mills", Mode: ModeText, Tenant: "acme"})
+	if err != nil || chunks.terms != "run water mill" {
+		t.Fatalf("text search for %q (%v), want the stems without stop words", chunks.terms, err)
 	}
 }
 
@@ -209,7 +261,7 @@ func TestErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			embedder := &reportingEmbedder{Hashing: embed.NewHashing(16), err: tc.embedder}
-			service := NewService(&recordingChunks{err: tc.store}, fakeRecords{}, embedder, limits)
+			service := NewService(&recordingChunks{err: tc.store}, fakeRecords{}, embedder, english, limits)
 			_, err := service.Search(context.Background(), Request{Query: "q", Tenant: "acme"})
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("got %v, want %v", err, tc.want)

@@ -41,6 +41,8 @@ func classify(err error) *apiError {
 		return newError(http.StatusServiceUnavailable, unavailable.Component+"_unavailable", err.Error())
 	case errors.Is(err, search.ErrEmbedderMismatch):
 		return newError(http.StatusInternalServerError, "embedder_mismatch", err.Error())
+	case errors.Is(err, search.ErrAnalyzerMismatch):
+		return newError(http.StatusInternalServerError, "analyzer_mismatch", err.Error())
 	case errors.Is(err, search.ErrRejected):
 		return newError(http.StatusInternalServerError, "milvus_error", err.Error())
 	case errors.Is(err, context.DeadlineExceeded):

@@ -12,10 +12,19 @@ import (
 	"testing"
 	"time"
 
+	"sluice.dev/searchapi/internal/analysis"
 	"sluice.dev/searchapi/internal/embed"
 	"sluice.dev/searchapi/internal/metrics"
 	"sluice.dev/searchapi/internal/search"
 )
+
+var english = func() *analysis.Analyzer {
+	analyzer, err := analysis.New("english")
+	if err != nil {
+		panic(err)
+	}
+	return analyzer
+}()
 
 // fakeService records searches and answers them with one hit (or err); document lookups go
 // through the real service, over fake stores.
@@ -66,7 +75,7 @@ type fixture struct {
 
 func newFixture(keys map[string]string, ready error, docs error) *fixture {
 	f := &fixture{chunks: &fakeChunks{}}
-	f.service = &fakeService{Service: search.NewService(f.chunks, fakeRecords{err: docs}, embed.NewHashing(8), search.Limits{})}
+	f.service = &fakeService{Service: search.NewService(f.chunks, fakeRecords{err: docs}, embed.NewHashing(8), english, search.Limits{})}
 	f.handler = New(Deps{
 		Service: f.service,
 		Ready:   []Check{{Name: "milvus", Run: func(context.Context) error { return ready }}},
