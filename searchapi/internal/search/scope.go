@@ -1,13 +1,15 @@
 package search
 
 import (
+	"bytes"
 	"encoding/json"
-	"fmt"
+	"maps"
+	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Milvus filters are a query language without bound parameters (in milvus-lite), so a filter
@@ -26,10 +28,9 @@ var (
 )
 
 const (
-	maxListValues   = 100
-	maxMetadataKeys = 20
-	maxValueChars   = 1024
-	maxPage         = 1_000_000
+	maxListValues = 100
+	maxValueChars = 1024
+	maxPage       = 1_000_000
 )
 
 // ValidTenant says whether name is a tenant name.
@@ -77,16 +78,65 @@ func documentScope(tenant, id string) (Scope, error) {
 	return scope.and("doc_id == " + quote(id)), nil
 }
 
-// Filter restricts a search to chunks whose metadata and document match.
+// Filter restricts a search to the chunks that match: a JSON object of the grammar in
+// filter.go (a request's "filter"), and the query parameters of a GET (FilterFromQuery). The
+// fields are the original shape (equality or any-of on metadata, document, page, section),
+// kept for callers that build a filter in Go; everything in a filter is ANDed.
 type Filter struct {
-	// Metadata maps a key to a value (string, number, boolean) or a list of them ("any of").
+	// Metadata maps a key to a condition: a value (string, number, boolean), a list of them
+	// ("any of") or an object of operators.
 	Metadata map[string]json.RawMessage `json:"metadata,omitempty"`
-	// DocumentID is one document id or a list of them.
+	// DocumentID is one document id or a list of them (or an object of operators).
 	DocumentID json.RawMessage `json:"document_id,omitempty"`
 	// Page is a page number or a list of them: chunks on that page (or any of them).
 	Page json.RawMessage `json:"page,omitempty"`
 	// Section is a heading path ("Install > Linux") or a list of them, matched exactly.
 	Section json.RawMessage `json:"section,omitempty"`
+
+	// objects are filter objects as sent (JSON, checked when the scope is built).
+	objects []json.RawMessage
+}
+
+// UnmarshalJSON keeps the filter as sent: Scope checks it, so that every mistake is an
+// invalid_filter naming where it is. null is no filter.
+func (f *Filter) UnmarshalJSON(data []byte) error {
+	*f = Filter{}
+	if string(bytes.TrimSpace(data)) != "null" {
+		f.objects = []json.RawMessage{bytes.Clone(data)}
+	}
+	return nil
+}
+
+// MarshalJSON writes the filter as one JSON object.
+func (f Filter) MarshalJSON() ([]byte, error) {
+	parts, err := f.parts()
+	switch {
+	case err != nil:
+		return nil, err
+	case len(parts) == 0:
+		return []byte("{}"), nil
+	case len(parts) == 1:
+		return parts[0], nil
+	}
+	return json.Marshal(map[string][]json.RawMessage{"and": parts})
+}
+
+// parts are the filter's objects, the fields as one.
+func (f Filter) parts() ([]json.RawMessage, error) {
+	parts := f.objects
+	if len(f.Metadata) > 0 || len(f.DocumentID) > 0 || len(f.Page) > 0 || len(f.Section) > 0 {
+		fields, err := json.Marshal(struct {
+			Metadata   map[string]json.RawMessage `json:"metadata,omitempty"`
+			DocumentID json.RawMessage            `json:"document_id,omitempty"`
+			Page       json.RawMessage            `json:"page,omitempty"`
+			Section    json.RawMessage            `json:"section,omitempty"`
+		}{f.Metadata, f.DocumentID, f.Page, f.Section})
+		if err != nil {
+			return nil, invalid("invalid_filter", "filter: not valid JSON: %v", err)
+		}
+		parts = append([]json.RawMessage{fields}, parts...)
+	}
+	return parts, nil
 }
 
 // Scope is the tenant's chunks that match the filter, or a *Error saying what is wrong.
@@ -95,146 +145,196 @@ func (f Filter) Scope(tenant string) (Scope, error) {
 	if err != nil {
 		return Scope{}, err
 	}
-	clauses, err := f.clauses()
+	parts, err := f.parts()
 	if err != nil {
 		return Scope{}, err
+	}
+	var b filterBuilder
+	var clauses []string
+	for _, part := range parts {
+		more, err := b.object(part, "filter", 0, false)
+		if err != nil {
+			return Scope{}, err
+		}
+		clauses = append(clauses, more...)
 	}
 	return scope.and(clauses...), nil
 }
 
-func (f Filter) clauses() ([]string, error) {
-	if len(f.Metadata) > maxMetadataKeys {
-		return nil, invalid("invalid_filter", "filter.metadata: at most %d keys", maxMetadataKeys)
-	}
-	keys := make([]string, 0, len(f.Metadata))
-	for key := range f.Metadata {
-		keys = append(keys, key)
-	}
-	slices.Sort(keys)
-	var clauses []string
-	for _, key := range keys {
-		if !metadataKey.MatchString(key) {
-			return nil, invalid("invalid_filter", "filter.metadata: key %q must match %s", key, metadataKey)
+// FilterFromQuery is the filter that a GET search's query parameters give (others are
+// ignored): filter=<a JSON filter>, filter.<key>=<value> (eq), filter.<key>.<op>=<value>, and
+// filter.metadata.<key>[.<op>]=<value> for a metadata key named like an own field or an
+// operator. A value that is a JSON number, true, false or "a quoted string" is that, anything
+// else is a string (always a string for document_id, section and updated_at); in and nin take
+// a comma-separated list ("quoted" items may hold commas); exists takes true or false. All are
+// ANDed.
+func FilterFromQuery(values url.Values) (Filter, error) {
+	var f Filter
+	object := map[string]map[string]json.RawMessage{}
+	metadata := map[string]map[string]json.RawMessage{}
+	for _, name := range slices.Sorted(maps.Keys(values)) {
+		given := values[name]
+		if name != "filter" && !strings.HasPrefix(name, "filter.") {
+			continue
 		}
-		clause, err := comparison(fmt.Sprintf("metadata[%s]", quote(key)), f.Metadata[key], "filter.metadata."+key, nil)
-		if err != nil {
-			return nil, err
+		if !utf8.ValidString(name) {
+			return Filter{}, invalid("invalid_filter", "%q: not valid UTF-8", name)
 		}
-		clauses = append(clauses, clause)
-	}
-	if len(f.DocumentID) > 0 {
-		clause, err := comparison("doc_id", f.DocumentID, "filter.document_id", documentID)
-		if err != nil {
-			return nil, err
+		if len(given) != 1 {
+			return Filter{}, invalid("invalid_filter", "%s: given %d times; give it once (in and nin take lists)", name, len(given))
 		}
-		clauses = append(clauses, clause)
-	}
-	if len(f.Section) > 0 {
-		clause, err := comparison("section", f.Section, "filter.section", anyText)
-		if err != nil {
-			return nil, err
+		value := given[0]
+		if !utf8.ValidString(value) {
+			return Filter{}, invalid("invalid_filter", "%s: the value is not valid UTF-8", name)
 		}
-		clauses = append(clauses, clause)
-	}
-	if len(f.Page) > 0 {
-		clause, err := pageClause(f.Page)
-		if err != nil {
-			return nil, err
-		}
-		clauses = append(clauses, clause)
-	}
-	return clauses, nil
-}
-
-// pageClause matches the chunks whose pages include the page (or any of the list's): a chunk
-// of short pages spans page..page_end.
-func pageClause(raw json.RawMessage) (string, error) {
-	if isNull(raw) {
-		return "", invalid("invalid_filter", "filter.page: null matches nothing; leave the key out")
-	}
-	var pages []json.RawMessage
-	if err := json.Unmarshal(raw, &pages); err != nil {
-		pages = []json.RawMessage{raw}
-	} else if len(pages) == 0 || len(pages) > maxListValues {
-		return "", invalid("invalid_filter", "filter.page: a list needs 1 to %d values", maxListValues)
-	}
-	alternatives := make([]string, len(pages))
-	for i, item := range pages {
-		var page int
-		if err := json.Unmarshal(item, &page); err != nil || page < 1 || page > maxPage {
-			return "", invalid("invalid_filter", "filter.page: %s is not a page number (1 to %d)", string(item), maxPage)
-		}
-		alternatives[i] = fmt.Sprintf("(page <= %d and page_end >= %d)", page, page)
-	}
-	return "(" + strings.Join(alternatives, " or ") + ")", nil
-}
-
-// comparison is `field == value` or `field in [values]` for a scalar or a list.
-func comparison(field string, raw json.RawMessage, name string, pattern *regexp.Regexp) (string, error) {
-	if isNull(raw) {
-		return "", invalid("invalid_filter", "%s: null matches nothing; leave the key out", name)
-	}
-	var list []json.RawMessage
-	if err := json.Unmarshal(raw, &list); err == nil {
-		if len(list) == 0 || len(list) > maxListValues {
-			return "", invalid("invalid_filter", "%s: a list needs 1 to %d values", name, maxListValues)
-		}
-		alternatives := make([]string, len(list))
-		for i, item := range list {
-			literal, err := literalOf(item, name, pattern)
-			if err != nil {
-				return "", err
+		if name == "filter" {
+			if !json.Valid([]byte(value)) || jsonKind([]byte(value)) != '{' {
+				return Filter{}, invalid("invalid_filter", "filter: expected a JSON object")
 			}
-			alternatives[i] = fmt.Sprintf("%s == %s", field, literal)
+			f.objects = append(f.objects, json.RawMessage(value))
+			continue
 		}
-		// `in` would be shorter, but milvus-lite accepts it only on plain fields, not on JSON
-		// paths: equalities joined by `or` work on both it and Milvus.
-		return "(" + strings.Join(alternatives, " or ") + ")", nil
+		explicit, key, op, err := filterParam(name)
+		if err != nil {
+			return Filter{}, err
+		}
+		raw, err := filterParamValue(name, key, op, value, explicit)
+		if err != nil {
+			return Filter{}, err
+		}
+		into := object
+		if explicit {
+			into = metadata
+		}
+		if into[key] == nil {
+			into[key] = map[string]json.RawMessage{}
+		}
+		into[key][op] = raw
+		if len(into[key]["="]) > 0 && len(into[key]["eq"]) > 0 {
+			return Filter{}, invalid("invalid_filter", "%s: eq is given twice (%s is eq too)", name, strings.TrimSuffix(name, "."+op))
+		}
 	}
-	literal, err := literalOf(raw, name, pattern)
-	if err != nil {
-		return "", err
+	if len(object) > 0 || len(metadata) > 0 {
+		top := map[string]any{}
+		for key, ops := range object {
+			top[key] = paramCondition(ops)
+		}
+		if len(metadata) > 0 {
+			keys := map[string]any{}
+			for key, ops := range metadata {
+				keys[key] = paramCondition(ops)
+			}
+			top["metadata"] = keys
+		}
+		raw, err := json.Marshal(top)
+		if err != nil {
+			return Filter{}, invalid("invalid_filter", "filter: %v", err)
+		}
+		f.objects = append(f.objects, raw)
 	}
-	return fmt.Sprintf("%s == %s", field, literal), nil
+	return f, nil
 }
 
-// literalOf turns a JSON scalar into a Milvus literal; strings are quoted and escaped.
-func literalOf(raw json.RawMessage, name string, pattern *regexp.Regexp) (string, error) {
-	var value any
-	decoder := json.NewDecoder(strings.NewReader(string(raw)))
-	decoder.UseNumber()
-	if err := decoder.Decode(&value); err != nil {
-		return "", invalid("invalid_filter", "%s: not a JSON value", name)
+// filterParam splits filter.<key>[.<op>] or filter.metadata.<key>[.<op>] (explicit); op is
+// "=" when not given.
+func filterParam(name string) (explicit bool, key, op string, err error) {
+	parts := strings.Split(strings.TrimPrefix(name, "filter."), ".")
+	if parts[0] == "metadata" {
+		explicit, parts = true, parts[1:]
 	}
-	switch v := value.(type) {
-	case string:
-		if len(v) > maxValueChars || hasControl(v) || (pattern != nil && !pattern.MatchString(v)) {
-			return "", invalid("invalid_filter", "%s: %q is not an acceptable value", name, v)
-		}
-		return quote(v), nil
-	case json.Number:
-		if _, err := strconv.ParseFloat(v.String(), 64); err != nil || pattern != nil {
-			return "", invalid("invalid_filter", "%s: %s is not an acceptable value", name, v)
-		}
-		return v.String(), nil
-	case bool:
-		if pattern != nil {
-			return "", invalid("invalid_filter", "%s: expected a string", name)
-		}
-		return strconv.FormatBool(v), nil
-	default:
-		return "", invalid("invalid_filter", "%s: expected a string, number or boolean (or a list of them)", name)
+	if len(parts) == 0 || len(parts) > 2 || !metadataKey.MatchString(parts[0]) && (explicit || !slices.Contains(filterFields, parts[0])) {
+		return false, "", "", invalid("invalid_filter",
+			"%s: not a filter parameter: filter.<key>, filter.<key>.<op> or filter.metadata.<key>[.<op>], a key matching %s",
+			name, metadataKey)
 	}
+	if !explicit && (parts[0] == "and" || parts[0] == "or" || parts[0] == "not") {
+		return false, "", "", invalid("invalid_filter", "%s: and, or and not need the filter parameter (a JSON filter)", name)
+	}
+	op = "="
+	if len(parts) == 2 {
+		op = parts[1]
+		if !slices.Contains(filterOperators, op) {
+			return false, "", "", invalid("invalid_filter", "%s: unknown operator %q (one of %s)", name, op, strings.Join(filterOperators, ", "))
+		}
+	}
+	return explicit, parts[0], op, nil
+}
+
+// filterParamValue is the JSON of a parameter's value; explicit says whether key is a metadata
+// key named as filter.metadata.<key> (document_id, section and updated_at hold strings).
+func filterParamValue(name, key, op, value string, explicit bool) (json.RawMessage, error) {
+	text := !explicit && (key == "document_id" || key == "section" || key == "updated_at")
+	typed := func(item string) json.RawMessage {
+		if !text {
+			if item != "" && item == strings.TrimSpace(item) && json.Valid([]byte(item)) && strings.IndexByte("{[n", item[0]) < 0 {
+				return json.RawMessage(item)
+			}
+		} else if jsonKind([]byte(item)) == '"' {
+			var unquoted string
+			if json.Unmarshal([]byte(item), &unquoted) == nil {
+				item = unquoted
+			}
+		}
+		raw, _ := json.Marshal(item)
+		return raw
+	}
+	switch op {
+	case "exists":
+		if value != "true" && value != "false" {
+			return nil, invalid("invalid_filter", "%s: exists takes true or false, not %q", name, value)
+		}
+		return json.RawMessage(value), nil
+	case "in", "nin":
+		if value == "" {
+			return nil, invalid("invalid_filter", "%s: needs a comma-separated list of values", name)
+		}
+		items := splitParamList(value)
+		list := make([]json.RawMessage, len(items))
+		for i, item := range items {
+			list[i] = typed(item)
+		}
+		return json.Marshal(list)
+	}
+	return typed(value), nil
+}
+
+// splitParamList splits a comma-separated list, keeping commas inside "quoted" items.
+func splitParamList(value string) []string {
+	var items []string
+	start, quoted, escaped := 0, false, false
+	for i, r := range value {
+		switch {
+		case escaped:
+			escaped = false
+		case quoted && r == '\\':
+			escaped = true
+		case r == '"':
+			quoted = !quoted
+		case r == ',' && !quoted:
+			items = append(items, value[start:i])
+			start = i + 1
+		}
+	}
+	return append(items, value[start:])
+}
+
+// paramCondition is a parameter key's operators as a condition: the plain value alone when it is
+// the only one.
+func paramCondition(ops map[string]json.RawMessage) any {
+	if value, plain := ops["="]; plain && len(ops) == 1 {
+		return value
+	}
+	if value, plain := ops["="]; plain {
+		delete(ops, "=")
+		ops["eq"] = value
+	}
+	return ops
 }
 
 // quote makes a double-quoted Milvus string literal, escaping backslashes and quotes (values
 // with control characters are refused before they get here).
 func quote(value string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(value) + `"`
-}
-
-func isNull(raw json.RawMessage) bool {
-	return strings.TrimSpace(string(raw)) == "null"
 }
 
 func hasControl(value string) bool {

@@ -51,7 +51,7 @@ func TestFilterScope(t *testing.T) {
 			filter: Filter{DocumentID: raw(`42`)}, code: "invalid_filter"},
 		{name: "a page: chunks whose pages include it", tenant: "acme",
 			filter: Filter{Page: raw(`3`)},
-			want:   `tenant == "acme" and (((page <= 3 and page_end >= 3)))`},
+			want:   `tenant == "acme" and ((page <= 3 and page_end >= 3))`},
 		{name: "pages any of", tenant: "acme",
 			filter: Filter{Page: raw(`[1, 4]`)},
 			want:   `tenant == "acme" and (((page <= 1 and page_end >= 1) or (page <= 4 and page_end >= 4)))`},
@@ -66,7 +66,15 @@ func TestFilterScope(t *testing.T) {
 		{name: "a null page", tenant: "acme", filter: Filter{Page: raw(`null`)}, code: "invalid_filter"},
 		{name: "a null section", tenant: "acme", filter: Filter{Section: raw(` null`)}, code: "invalid_filter"},
 		{name: "section as a number", tenant: "acme", filter: Filter{Section: raw(`7`)}, code: "invalid_filter"},
+		{name: "page beyond the limit", tenant: "acme", filter: Filter{Page: raw(`1000001`)}, code: "invalid_filter"},
+		{name: "a metadata number beyond int64", tenant: "acme",
+			filter: Filter{Metadata: map[string]json.RawMessage{"n": raw(`99999999999999999999`)}}, code: "invalid_filter"},
+		{name: "fields and metadata operators together", tenant: "acme",
+			filter: Filter{Metadata: map[string]json.RawMessage{"year": raw(`{"gte": 2020}`)}, DocumentID: raw(`{"ne": "a"}`)},
+			want:   `tenant == "acme" and (doc_id != "a" and metadata["year"] >= 2020)`},
+		{name: "invalid JSON in a field", tenant: "acme", filter: Filter{Page: raw(`{`)}, code: "invalid_filter"},
 		{name: "bad tenant", tenant: "Acme Corp", code: "invalid_tenant"},
+		{name: "bad tenant before a bad filter", tenant: "Acme Corp", filter: Filter{Page: raw(`0`)}, code: "invalid_tenant"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

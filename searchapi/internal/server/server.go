@@ -139,6 +139,11 @@ func (h *handlers) searchGet(c *gin.Context) {
 		abort(c, err)
 		return
 	}
+	// filter=<a JSON filter>, filter.<key>=<value>, filter.<key>.<op>=<value>: a 400 names a bad one.
+	if req.Filter, err = search.FilterFromQuery(c.Request.URL.Query()); err != nil {
+		abort(c, err)
+		return
+	}
 	h.search(c, req, named)
 }
 
