@@ -61,7 +61,10 @@ status:  ## show which local processes run
 demo: up  ## bring the stack up, ingest sample documents, wait until indexed
 	$(UV) run --frozen python -m dev.demo
 
-test: setup model web chromium lint go-test web-test check-deploy check-observability test-fast  ## the whole suite: lint, Go, the console's unit tests, deploy and observability checks, pytest (the console's browser tests among the stack tests), then every command in a quick form (`make smoke`)
+# The smoke form's slice of SciFact (eval and the fusion grid read the same index)
+EVAL_SLICE = $(if $(SMOKE),--embedder hashing --limit-docs 60 --judged-queries 10)
+
+test: setup model web chromium lint go-test go-fuzz web-test check-deploy check-observability test-fast  ## the whole suite: lint, Go, the console's unit tests, deploy and observability checks, pytest (the console's browser tests among the stack tests), then every command in a quick form (`make smoke`)
 	$(UV) run --frozen pytest -m stack
 	$(MAKE) smoke
 
@@ -72,7 +75,7 @@ smoke: setup model  ## every user command in a quick form: bench and eval smoke 
 	$(MAKE) help >/dev/null
 	$(MAKE) compose-env  # .sluice/compose.env (git-ignored): generated once, kept after
 	$(MAKE) bench SMOKE=1
-	$(MAKE) eval SMOKE=1
+	$(MAKE) eval SMOKE=1 TUNE=1
 	$(MAKE) demo
 	$(MAKE) status
 	$(MAKE) down
@@ -82,6 +85,9 @@ smoke: setup model  ## every user command in a quick form: bench and eval smoke 
 
 go-test: setup  ## go vet and the Go unit tests of searchapi (the Milvus adapter's against milvus-lite)
 	cd searchapi && go vet ./... && go test ./...
+
+go-fuzz: setup  ## fuzz searchapi's filter builder for FUZZTIME (60s): no input widens the tenant clause or breaks the expression
+	cd searchapi && go test -run '^$$' -fuzz='^FuzzFilter$$' -fuzztime=$(or $(FUZZTIME),60s) -fuzzminimizetime=1s ./internal/search/
 
 test-fast: setup  ## the tests that need no running stack (Redis-only function tests included)
 	$(UV) run --frozen pytest -m "not stack"
@@ -129,8 +135,9 @@ load-tools:  ## wrk, the HTTP load generator of `make load` (Debian's package)
 
 QUERIES ?=
 QRELS ?=
-eval: setup model  ## SciFact through the real pipeline and searchapi: nDCG@10, Recall@100 per mode; SMOKE=1: 60 documents, hashing
-	$(UV) run --frozen python bench/eval_scifact.py $(if $(SMOKE),--embedder hashing --limit-docs 60 --judged-queries 10 --fresh) $(if $(QUERIES),--queries $(QUERIES)) $(if $(QRELS),--qrels $(QRELS)) $(EVAL_ARGS)
+eval: setup model  ## SciFact through the real pipeline and searchapi: nDCG@10, Recall@100, latency per mode, and the previous defaults; SMOKE=1: 60 documents, hashing; TUNE=1: then the fusion grid (bench/tune_fusion.py)
+	$(UV) run --frozen python bench/eval_scifact.py $(EVAL_SLICE) $(if $(SMOKE),--fresh) $(if $(QUERIES),--queries $(QUERIES)) $(if $(QRELS),--qrels $(QRELS)) $(EVAL_ARGS)
+	$(if $(TUNE),$(UV) run --frozen python bench/tune_fusion.py $(EVAL_SLICE))
 
 deploy-tools: setup  ## helm and kubeconform (Go module proxy) into .sluice/tools
 	@test -x $(GOBIN_DIR)/helm || GOBIN=$(GOBIN_DIR) go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"sync"
@@ -129,8 +130,12 @@ func (h *handlers) ready(c *gin.Context) {
 
 func (h *handlers) searchGet(c *gin.Context) {
 	tenant, named := c.GetQuery("tenant")
-	req := search.Request{Query: c.Query("q"), Mode: c.Query("mode"), Tenant: tenant}
+	req := search.Request{Query: c.Query("q"), Mode: c.Query("mode"), Tenant: tenant, GroupBy: c.Query("group_by")}
 	var err error
+	if req.MinScore, err = floatParam(c, "min_score", "invalid_min_score"); err != nil {
+		abort(c, err)
+		return
+	}
 	if req.K, err = intParam(c, "k", "invalid_k"); err != nil {
 		abort(c, err)
 		return
@@ -267,6 +272,18 @@ func (h *handlers) tenant(c *gin.Context, requested string, named bool) (string,
 	}
 	c.Set(tenantKey, requested)
 	return requested, nil
+}
+
+func floatParam(c *gin.Context, name, code string) (*float64, error) {
+	raw, present := c.GetQuery(name)
+	if !present {
+		return nil, nil
+	}
+	value, err := strconv.ParseFloat(raw, 64)
+	if err != nil || math.IsNaN(value) || math.IsInf(value, 0) {
+		return nil, newError(http.StatusBadRequest, code, fmt.Sprintf("%s must be a finite number, not %q", name, raw))
+	}
+	return &value, nil
 }
 
 func intParam(c *gin.Context, name, code string) (*int, error) {

@@ -14,7 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
 
 from pymilvus import DataType, Function, FunctionType, MilvusClient
@@ -65,6 +65,7 @@ GRPC_OPTIONS = {
     "grpc.keepalive_permit_without_calls": 0,
 }
 EMBEDDER_PROPERTY = "sluice.embedder"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ANALYZER_PROPERTY = "sluice.analyzer"
 
 
@@ -93,7 +94,12 @@ class ChunkRow(TypedDict):
 def chunk_rows(doc: DocumentEmbedded, analyzer: Analyzer) -> list[ChunkRow]:
     """The rows of an embedded document version, one per chunk; `analyzer` makes the terms
     full-text search matches (the collection's: `ChunkStore.analyzer`)."""
-    created = int(datetime.fromisoformat(doc.accepted_at).timestamp() * 1000)
+    # integer arithmetic: a float timestamp could land 1 ms before `accepted_at`, and a filter
+    # `updated_at >= accepted_at` would miss the document itself
+    accepted = datetime.fromisoformat(doc.accepted_at)
+    if accepted.tzinfo is None:
+        accepted = accepted.replace(tzinfo=UTC)
+    created = (accepted - EPOCH) // timedelta(milliseconds=1)
     indexed = int(time.time() * 1000)
     metadata = _json_only(doc.metadata)
     return [
