@@ -66,6 +66,17 @@ from dev.stack import Stack  # noqa: E402
 DATA_DIR = ROOT.parent / "shared" / "data" / "scifact"
 EMBEDDERS = ("minilm", "hashing")
 MODES = ("hybrid", "dense", "text")
+# The comparison row: hybrid with the fusion that was the default before it was tuned (Milvus's
+# RRF ranker, k 60, equal weights), on the same index. The previous text analysis (none) needs
+# another index: its figures are in BASELINE.
+PREVIOUS_HYBRID = "hybrid-previous"
+PREVIOUS_FUSION = {"method": "rrf", "k": 60, "weights": {"dense": 1, "text": 1}}
+EVAL_MODES = (*MODES, PREVIOUS_HYBRID)
+# The full corpus's figures (train split) before search ranking was tuned (no stemming, RRF
+# k 60): the last `make eval` of the previous defaults (docs/search-quality.md).
+BASELINE = {
+    "minilm": {"hybrid": (0.702, 0.950), "dense": (0.678, 0.928), "text": (0.658, 0.899)},
+}
 TENANT = "scifact"
 WARM_UP_TENANT = "eval-warm-up"
 POST_BATCH = 100
@@ -403,19 +414,26 @@ class ModeResult:
 
 
 def search_page(
-    client: httpx.Client, query: str, mode: str, tenant: str, offset: int
+    client: httpx.Client,
+    query: str,
+    mode: str,
+    tenant: str,
+    offset: int,
+    fusion: dict[str, Any] | None = None,
 ) -> tuple[list[dict[str, Any]], float]:
     """One page of hits and its latency in ms; retried a few times on 503."""
-    params: dict[str, str | int] = {
-        "q": query,
+    body: dict[str, Any] = {
+        "query": query,
         "k": PAGE,
         "mode": mode,
         "tenant": tenant,
         "offset": offset,
     }
+    if fusion is not None:
+        body["fusion"] = fusion
     for attempt in range(5):
         started = time.perf_counter()
-        response = client.get("/v1/search", params=params)
+        response = client.post("/v1/search", json=body)
         elapsed = (time.perf_counter() - started) * 1000
         if response.status_code == 200:
             return response.json()["hits"], elapsed
@@ -429,7 +447,12 @@ def search_page(
 
 
 def rank_query(
-    client: httpx.Client, query: str, mode: str, tenant: str, depth: int = RANK_DEPTH
+    client: httpx.Client,
+    query: str,
+    mode: str,
+    tenant: str,
+    depth: int = RANK_DEPTH,
+    fusion: dict[str, Any] | None = None,
 ) -> tuple[list[str], list[float]]:
     """The documents of a query, best chunk first, up to `depth` of them: pages of k=100
     until enough, no more hits, or the offset limit; and each page's latency (ms)."""
@@ -437,7 +460,7 @@ def rank_query(
     latencies: list[float] = []
     offset = 0
     while offset <= MAX_OFFSET:
-        hits, elapsed = search_page(client, query, mode, tenant, offset)
+        hits, elapsed = search_page(client, query, mode, tenant, offset, fusion)
         latencies.append(elapsed)
         ranking.update(dict.fromkeys(documents_by_best_chunk(hits)))
         if len(ranking) >= depth or len(hits) < PAGE:
@@ -453,8 +476,11 @@ def run_mode(
     mode: str,
     tenant: str,
     threads: int = THREADS,
+    fusion: dict[str, Any] | None = None,
+    label: str = "",
 ) -> ModeResult:
-    """Every query through searchapi in one mode (`threads` at a time); the scores."""
+    """Every query through searchapi in one mode (`threads` at a time; a hybrid search with
+    the given fusion); the scores, labelled `label` (default: the mode)."""
     local = threading.local()
     clients: list[httpx.Client] = []
     lock = threading.Lock()
@@ -465,7 +491,7 @@ def run_mode(
             client = local.client = httpx.Client(base_url=url, timeout=60)
             with lock:
                 clients.append(client)
-        ranking, latencies = rank_query(client, queries[query_id], mode, tenant)
+        ranking, latencies = rank_query(client, queries[query_id], mode, tenant, fusion=fusion)
         return query_id, ranking, latencies
 
     try:
@@ -477,7 +503,7 @@ def run_mode(
     rankings = {q: ranking for q, ranking, _ in results}
     metrics = score(rankings, qrels)
     return ModeResult(
-        mode,
+        label or mode,
         len(results),
         metrics["ndcg@10"],
         metrics["recall@100"],
@@ -502,8 +528,16 @@ def evaluate(
     results: dict[str, ModeResult] = {}
     for mode in modes:
         started = time.monotonic()
+        previous = mode == PREVIOUS_HYBRID
         results[mode] = run_mode(
-            stack.url("searchapi"), queries, dataset.qrels, mode, tenant, threads
+            stack.url("searchapi"),
+            queries,
+            dataset.qrels,
+            "hybrid" if previous else mode,
+            tenant,
+            threads,
+            fusion=PREVIOUS_FUSION if previous else None,
+            label=mode,
         )
         if progress:
             r = results[mode]
@@ -518,7 +552,11 @@ def evaluate(
 
 
 def print_report(
-    embedder: str, index: IndexReport, results: dict[str, ModeResult], threads: int
+    embedder: str,
+    index: IndexReport,
+    results: dict[str, ModeResult],
+    threads: int,
+    full_corpus: bool = False,
 ) -> None:
     """The indexing figures and the quality table."""
     print(
@@ -533,14 +571,24 @@ def print_report(
     else:
         print("  already indexed (every document answered `unchanged`): not timed")
     print(
-        f"\n{'mode':<8}{'queries':>8}{'nDCG@10':>9}{'R@100':>8}{'page ms':>9}{'query ms':>10}"
+        f"\n{'mode':<16}{'queries':>8}{'nDCG@10':>9}{'R@100':>8}{'page ms':>9}{'query ms':>10}"
         f"{'pages':>7}"
     )
     for r in results.values():
         print(
-            f"{r.mode:<8}{r.queries:>8}{r.ndcg:>9.4f}{r.recall:>8.4f}{r.first_page_ms:>9.1f}"
+            f"{r.mode:<16}{r.queries:>8}{r.ndcg:>9.4f}{r.recall:>8.4f}{r.first_page_ms:>9.1f}"
             f"{r.query_ms:>10.1f}{r.pages:>7.2f}"
         )
+    baseline = BASELINE.get(embedder) if full_corpus else None
+    for mode, (ndcg, recall) in (baseline or {}).items():
+        if mode in results:
+            change = results[mode].ndcg - ndcg
+            print(
+                f"{mode + ' (before)':<16}{'':>8}{ndcg:>9.4f}{recall:>8.4f}"
+                f"   nDCG@10 {change:+.4f} now"
+            )
+    if baseline:
+        print("(before: the previous defaults' figures, no stemming, RRF k 60)")
     print(
         f"(latency: mean of the first k={PAGE} page, and of all pages of a query; "
         f"{threads} client threads)"
@@ -618,7 +666,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="extra environment of the stack, e.g. SLUICE_CHUNKER__SIZE=500 (repeatable; "
         "takes effect only when the stack starts)",
     )
-    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated modes")
+    parser.add_argument(
+        "--modes",
+        default=",".join(EVAL_MODES),
+        help=f"comma-separated modes ({PREVIOUS_HYBRID}: hybrid with the previous fusion)",
+    )
     parser.add_argument("--threads", type=int, default=THREADS, help="query threads (default 4)")
     parser.add_argument("--transform-workers", type=int, default=0, help="0: the stack default")
     parser.add_argument(
@@ -628,8 +680,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = parser.parse_args(argv)
     args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    if not args.modes or set(args.modes) - set(MODES):
-        parser.error(f"--modes: choose from {', '.join(MODES)}")
+    if not args.modes or set(args.modes) - set(EVAL_MODES):
+        parser.error(f"--modes: choose from {', '.join(EVAL_MODES)}")
     if args.limit_docs is not None and args.limit_docs < 1:
         parser.error("--limit-docs must be at least 1")
     if args.threads < 1 or args.transform_workers < 0:
@@ -678,7 +730,7 @@ def main(argv: list[str] | None = None) -> None:
             f"searching: {len(query_ids)} queries x {len(args.modes)} modes, {args.threads} threads"
         )
         results = evaluate(stack, dataset, query_ids, tenant, args.modes, args.threads)
-    print_report(args.embedder, index, results, args.threads)
+    print_report(args.embedder, index, results, args.threads, args.limit_docs is None)
     if args.json:
         print(report_json(args.embedder, tenant, index, results))
 

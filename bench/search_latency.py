@@ -45,9 +45,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pymilvus import AnnSearchRequest, MilvusClient, RRFRanker
+from pymilvus import MilvusClient
 from redis import Redis
 
+from sluice.analysis import analyzer
 from sluice.chunker import chunk_text
 from sluice.embedders.hashing import HashingEmbedder
 from sluice.settings import IndexConfig, QueuesConfig, TransformConfig, load_settings
@@ -72,6 +73,22 @@ FILTER = f'tenant == "{TENANT}"'  # what searchapi's filter builder makes for th
 K = 10
 CANDIDATES = 100  # searchapi.candidates: hybrid takes this many hits from each search
 OUTPUT_FIELDS = ["chunk_id", "doc_id", "chunk", "title", "text", "metadata"]
+# searchapi's default fusion (internal/search/fusion.go): weighted RRF
+RRF_K = 60.0
+RRF_WEIGHTS = (1.0, 1.0)  # dense, text
+
+
+def fuse_rrf(dense: list[dict[str, Any]], text: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The two rankings fused as searchapi fuses them by default, best first."""
+    scores: dict[str, float] = {}
+    hits: dict[str, dict[str, Any]] = {}
+    for ranking, weight in zip((dense, text), RRF_WEIGHTS, strict=True):
+        for rank, hit in enumerate(ranking):
+            scores[hit["chunk_id"]] = scores.get(hit["chunk_id"], 0.0) + weight / (RRF_K + rank + 1)
+            hits[hit["chunk_id"]] = hit
+    return [hits[c] for c in sorted(scores, key=lambda c: (-scores[c], c))]
+
+
 MODES = ("dense", "text", "hybrid")
 PATHS = ("direct", "searchapi")
 POST_BATCH = 100
@@ -332,6 +349,7 @@ class DirectPath:
         self.uri = uri
         self.collection = collection()
         self.embedder = HashingEmbedder(dim)
+        self.analyzer = analyzer("english")
 
     def client(self) -> MilvusClient:
         """A client with its own connection (gRPC channel) for one thread."""
@@ -339,37 +357,42 @@ class DirectPath:
 
     def search(self, client: MilvusClient, mode: str, query: str) -> Answer:
         """One search, shaped as searchapi's (see searchapi/internal/milvus/store.go)."""
-        if mode == "text":
-            results = client.search(
-                self.collection,
-                data=[query],
-                anns_field="sparse",
-                search_params={"metric_type": "BM25"},
-                filter=FILTER,
-                limit=K,
-                output_fields=OUTPUT_FIELDS,
-            )
-        elif mode == "dense":
-            results = client.search(
-                self.collection,
-                data=self.embedder.embed([query]),
-                anns_field="dense",
-                filter=FILTER,
-                limit=K,
-                output_fields=OUTPUT_FIELDS,
-            )
-        else:
-            vector = self.embedder.embed([query])
-            requests = [
-                AnnSearchRequest(vector, "dense", {}, CANDIDATES, expr=FILTER),
-                AnnSearchRequest([query], "sparse", {"metric_type": "BM25"}, CANDIDATES, FILTER),
-            ]
-            results = client.hybrid_search(
-                self.collection, requests, RRFRanker(), limit=K, output_fields=OUTPUT_FIELDS
-            )
-        # Read every hit's fields, as searchapi does when it builds its answer.
-        hits = [{**hit["entity"], "score": hit["distance"]} for hit in results[0]]
+        if mode == "dense":
+            hits = self._dense(client, query, K)
+        elif mode == "text":
+            hits = self._text(client, query, K)
+        else:  # searchapi fuses the two searches itself (internal/search/fusion.go)
+            hits = fuse_rrf(
+                self._dense(client, query, CANDIDATES), self._text(client, query, CANDIDATES)
+            )[:K]
         return Answer([hit["chunk_id"] for hit in hits])
+
+    def _dense(self, client: MilvusClient, query: str, limit: int) -> list[dict[str, Any]]:
+        results = client.search(
+            self.collection,
+            data=self.embedder.embed([query]),
+            anns_field="dense",
+            filter=FILTER,
+            limit=limit,
+            output_fields=OUTPUT_FIELDS,
+        )
+        # Read every hit's fields, as searchapi does when it builds its answer.
+        return [{**hit["entity"], "score": hit["distance"]} for hit in results[0]]
+
+    def _text(self, client: MilvusClient, query: str, limit: int) -> list[dict[str, Any]]:
+        terms = self.analyzer.analyze(query)  # searchapi analyses the query as the index did
+        if not terms:
+            return []
+        results = client.search(
+            self.collection,
+            data=[terms],
+            anns_field="sparse",
+            search_params={"metric_type": "BM25"},
+            filter=FILTER,
+            limit=limit,
+            output_fields=OUTPUT_FIELDS,
+        )
+        return [{**hit["entity"], "score": abs(hit["distance"])} for hit in results[0]]
 
     @staticmethod
     def close(client: MilvusClient) -> None:
