@@ -51,6 +51,9 @@ SEARCHAPI_ERROR_CODES = {
         "invalid_mode",
         "invalid_offset",
         "invalid_filter",
+        "invalid_fusion",
+        "invalid_group_by",
+        "invalid_min_score",
         "invalid_json",
         "invalid_tenant",
         "invalid_id",
@@ -61,7 +64,7 @@ SEARCHAPI_ERROR_CODES = {
     "404": {"not_found"},
     "405": {"method_not_allowed"},
     "413": {"payload_too_large"},
-    "500": {"internal_error", "milvus_error", "embedder_mismatch"},
+    "500": {"internal_error", "milvus_error", "embedder_mismatch", "analyzer_mismatch"},
     "502": {"ingest_unavailable"},
     "503": {
         "milvus_unavailable",
@@ -289,7 +292,7 @@ def go_json_fields(source: str, struct: str) -> set[str]:
 
 def test_hits_and_chunks_say_where_they_came_from(spec: dict[str, Any]) -> None:
     """Every hit and stored chunk carries `Citation`'s fields (search.go), and the search
-    filter takes the fields `Filter` (scope.go) reads, within its bounds."""
+    filter takes the operators and fields filter.go reads, within its bounds."""
     citation = go_json_fields("search.go", "Citation")
     assert citation == {"page", "page_end", "section"}
     schemas = spec["components"]["schemas"]
@@ -298,7 +301,12 @@ def test_hits_and_chunks_say_where_they_came_from(spec: dict[str, Any]) -> None:
         assert citation <= set(schemas[name]["properties"]), name
         for page in ("page", "page_end"):
             assert schemas[name]["properties"][page]["type"] == ["integer", "null"], name
-    assert set(schemas["SearchFilter"]["properties"]) == go_json_fields("scope.go", "Filter")
+    grammar = (ROOT / "searchapi" / "internal" / "search" / "filter.go").read_text()
+    fields = re.search(r"filterFields = \[\]string\{(.*?)\}", grammar)
+    assert fields
+    assert set(schemas["SearchFilter"]["properties"]) == {"and", "or", "not", "metadata"} | set(
+        re.findall(r'"([a-z_]+)"', fields.group(1))
+    )
     scope = (ROOT / "searchapi" / "internal" / "search" / "scope.go").read_text()
     max_page = re.search(r"maxPage += ([0-9_]+)", scope)
     assert max_page and schemas["PageNumber"]["maximum"] == int(max_page.group(1).replace("_", ""))
@@ -365,7 +373,13 @@ def parameters(spec: dict[str, Any], path: str, method: str) -> dict[tuple[str, 
     found = [
         resolve(spec, p) for p in item.get("parameters", []) + item[method].get("parameters", [])
     ]
-    return {(p["name"], p["in"]): (p["schema"], p.get("required", False)) for p in found}
+    return {
+        (p["name"], p["in"]): (
+            p.get("schema") or p["content"]["application/json"]["schema"],
+            p.get("required", False),
+        )
+        for p in found
+    }
 
 
 def test_the_forwarded_routes_are_ingests_plus_the_proxys_errors(
@@ -465,7 +479,9 @@ def test_v1_routes_take_an_optional_bearer_key_and_the_rest_none(spec: dict[str,
 def test_search_parameters_and_body_state_the_limits(spec: dict[str, Any]) -> None:
     get = spec["paths"]["/v1/search"]["get"]
     params = {p["name"]: p for p in (resolve(spec, p) for p in get["parameters"])}
-    assert set(params) == {"q", "k", "mode", "offset", "tenant"}
+    assert set(params) == {"q", "k", "mode", "offset", "tenant", "group_by", "min_score", "filter"}
+    assert params["group_by"]["schema"]["enum"] == ["document"]
+    assert "filter.<key>.<op>" in get["description"]
     assert params["q"]["required"] is True
     assert (params["q"]["schema"]["minLength"], params["q"]["schema"]["maxLength"]) == (1, 2000)
     k = params["k"]["schema"]
@@ -488,12 +504,26 @@ def test_search_parameters_and_body_state_the_limits(spec: dict[str, Any]) -> No
         "tenant",
         "filter",
         "min_score",
+        "group_by",
+        "fusion",
     }
     assert body["properties"]["filter"]["anyOf"][1] == {"type": "null"}  # null: no filter
     search_filter = resolve(spec, body["properties"]["filter"]["anyOf"][0])
-    assert search_filter["additionalProperties"] is False
-    assert set(search_filter["properties"]) == {"metadata", "document_id", "page", "section"}
-    assert "^[A-Za-z_][A-Za-z0-9_]{0,63}$" in search_filter["properties"]["metadata"]["description"]
+    # any other key is a metadata key (shorthand), with a condition
+    assert search_filter["additionalProperties"] == {
+        "$ref": "#/components/schemas/MetadataCondition"
+    }
+    assert set(search_filter["properties"]) == {
+        "and", "or", "not", "metadata", "document_id", "page", "section", "updated_at",
+    }  # fmt: skip
+    assert "^[A-Za-z_][A-Za-z0-9_]{0,63}$" in search_filter["description"]
+    operators = resolve(spec, spec["components"]["schemas"]["Operators"])
+    assert set(operators["properties"]) == {
+        "eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "exists",
+    }  # fmt: skip
+    fusion = resolve(spec, spec["components"]["schemas"]["Fusion"])
+    assert set(fusion["properties"]) == {"method", "k", "weights"}
+    assert fusion["properties"]["method"]["enum"] == ["rrf", "score"]
 
 
 def test_document_status_fields(spec: dict[str, Any]) -> None:
