@@ -73,18 +73,21 @@ FILTER = f'tenant == "{TENANT}"'  # what searchapi's filter builder makes for th
 K = 10
 CANDIDATES = 100  # searchapi.candidates: hybrid takes this many hits from each search
 OUTPUT_FIELDS = ["chunk_id", "doc_id", "chunk", "title", "text", "metadata"]
-# searchapi's default fusion (internal/search/fusion.go): weighted RRF
-RRF_K = 60.0
-RRF_WEIGHTS = (1.0, 1.0)  # dense, text
+# searchapi's default fusion (internal/search/fusion.go): min-max scaled scores, weighted
+FUSION_WEIGHTS = (1.0, 1.25)  # dense, text
 
 
-def fuse_rrf(dense: list[dict[str, Any]], text: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def fuse(dense: list[dict[str, Any]], text: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The two rankings fused as searchapi fuses them by default, best first."""
     scores: dict[str, float] = {}
     hits: dict[str, dict[str, Any]] = {}
-    for ranking, weight in zip((dense, text), RRF_WEIGHTS, strict=True):
-        for rank, hit in enumerate(ranking):
-            scores[hit["chunk_id"]] = scores.get(hit["chunk_id"], 0.0) + weight / (RRF_K + rank + 1)
+    for ranking, weight in zip((dense, text), FUSION_WEIGHTS, strict=True):
+        if not ranking:
+            continue
+        top, bottom = ranking[0]["score"], ranking[-1]["score"]
+        for hit in ranking:
+            scaled = 1.0 if top == bottom else (hit["score"] - bottom) / (top - bottom)
+            scores[hit["chunk_id"]] = scores.get(hit["chunk_id"], 0.0) + weight * scaled
             hits[hit["chunk_id"]] = hit
     return [hits[c] for c in sorted(scores, key=lambda c: (-scores[c], c))]
 
@@ -362,7 +365,7 @@ class DirectPath:
         elif mode == "text":
             hits = self._text(client, query, K)
         else:  # searchapi fuses the two searches itself (internal/search/fusion.go)
-            hits = fuse_rrf(
+            hits = fuse(
                 self._dense(client, query, CANDIDATES), self._text(client, query, CANDIDATES)
             )[:K]
         return Answer([hit["chunk_id"] for hit in hits])

@@ -176,8 +176,12 @@ def test_fusion_settings_change_the_ranking(searchapi: httpx.Client, indexed: st
         searchapi, query=query, tenant=indexed, k=3, fusion={"weights": {"dense": 0}}
     )
     assert all(h["scores"]["dense"] is None for h in text_only)  # type: ignore[index]
-    by_score = search(searchapi, query=query, tenant=indexed, k=3, fusion={"method": "score"})
-    assert by_score[0]["document_id"] == "mills" and 0 < float(by_score[0]["score"]) <= 2  # type: ignore[arg-type]
+    # the default: score fusion, text weighted 1.25: scores within [0, 2.25]
+    by_score = search(searchapi, query=query, tenant=indexed, k=3)
+    assert by_score[0]["document_id"] == "mills" and 0 < float(by_score[0]["score"]) <= 2.25  # type: ignore[arg-type]
+    by_rank = search(searchapi, query=query, tenant=indexed, k=3, fusion={"k": 60})
+    assert by_rank[0]["document_id"] == "mills"
+    assert float(by_rank[0]["score"]) <= 2 / 61 + 1e-6  # type: ignore[arg-type]
     bad = searchapi.post(
         "/v1/search",
         json={"query": query, "tenant": indexed, "fusion": {"method": "score", "k": 10}},

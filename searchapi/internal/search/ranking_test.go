@@ -42,9 +42,10 @@ func TestRRFFusesByWeightedReciprocalRank(t *testing.T) {
 		want   map[string]float64
 		order  []string
 	}{
-		{name: "defaults: k 60, weights 1", want: map[string]float64{"a": 1.0 / 61, "b": 1.0/62 + 1.0/61, "c": 1.0 / 62},
+		{name: "rrf's defaults: k 60, weights 1", fusion: &Fusion{Method: FusionRRF, Weights: &Weights{Text: floatp(1)}},
+			want:  map[string]float64{"a": 1.0 / 61, "b": 1.0/62 + 1.0/61, "c": 1.0 / 62},
 			order: []string{"b", "a", "c"}},
-		{name: "k and weights", fusion: &Fusion{K: floatp(1), Weights: &Weights{Dense: floatp(3), Text: floatp(1)}},
+		{name: "k (which means rrf) and weights", fusion: &Fusion{K: floatp(1), Weights: &Weights{Dense: floatp(3), Text: floatp(1)}},
 			want:  map[string]float64{"a": 3.0 / 2, "b": 3.0/3 + 1.0/2, "c": 1.0 / 3},
 			order: []string{"a", "b", "c"}},
 	}
@@ -68,6 +69,18 @@ func TestRRFFusesByWeightedReciprocalRank(t *testing.T) {
 				t.Fatalf("c was not a dense candidate, yet has a dense score %v", *c.Scores.Dense)
 			}
 		})
+	}
+}
+
+func TestTheDefaultFusionIsScoreFusionLeaningOnText(t *testing.T) {
+	t.Parallel()
+	dense := []Hit{hit("a", "1", 0.9), hit("b", "2", 0.1)}
+	text := []Hit{hit("b", "2", 20), hit("a", "1", 10)}
+	response := search(t, &recordingChunks{hits: dense, textHits: text}, Request{Query: "water"})
+	// a: dense 1 + text 0; b: dense 0 + text 1.25
+	if got := ids(response.Hits); !slices.Equal(got, []string{"b", "a"}) ||
+		response.Hits[0].Score != 1.25 || response.Hits[1].Score != 1 {
+		t.Fatalf("hits %v scored %v %v", got, response.Hits[0].Score, response.Hits[1].Score)
 	}
 }
 
@@ -188,7 +201,7 @@ func TestMinScoreInEveryMode(t *testing.T) {
 	}{
 		{ModeDense, 0.5, []string{"a"}},
 		{ModeText, 5, []string{"a"}},
-		{ModeHybrid, 2.0 / 62, []string{"a"}}, // a: 1/61 + 1/61; b and c 1/62
+		{ModeHybrid, 1.5, []string{"a"}}, // a: 1 + 1.25; b: 0 (dense's last), c: 0 (text's last)
 	}
 	for _, tc := range cases {
 		t.Run(tc.mode, func(t *testing.T) {
