@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 SNIPPET = 240  # characters of a hit's text shown
+MARK = "bold underline"  # the matched words: visible without colour too (NO_COLOR, a pager)
 
 
 def raw_json(value: Any) -> None:
@@ -28,10 +29,90 @@ def pages(hit: Mapping[str, Any]) -> str:
     return f"{page}-{end}" if end is not None and end != page else str(page)
 
 
-def snippet(text: str, limit: int = SNIPPET) -> str:
-    """The text on one line, cut to `limit` characters."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+def _flatten(text: str) -> tuple[str, list[int]]:
+    """The text on one line (whitespace runs as one space, none at either end), and where each
+    of its code points went in it: `where[i]` for the i-th, `where[len(text)]` for the end."""
+    out: list[str] = []
+    where: list[int] = []
+    for char in text:
+        where.append(len(out))
+        if not char.isspace():
+            out.append(char)
+        elif out and out[-1] != " ":
+            out.append(" ")
+    where.append(len(out))
+    if out and out[-1] == " ":
+        out.pop()
+    return "".join(out), [min(n, len(out)) for n in where]
+
+
+def _ranges(value: object, length: int) -> list[tuple[int, int]]:
+    """searchapi's `[{"start", "end"}]` (code points, which Python's str counts too) as sorted
+    (start, end) pairs within `length`; anything malformed left out."""
+    if not isinstance(value, list):
+        return []
+    ranges = []
+    for item in value:
+        if not isinstance(item, Mapping):
+            continue
+        start, end = item.get("start"), item.get("end")
+        if isinstance(start, int) and isinstance(end, int) and not isinstance(start, bool):
+            start, end = max(0, start), min(length, end)
+            if start < end:
+                ranges.append((start, end))
+    return sorted(ranges)
+
+
+def marked(
+    text: str,
+    highlights: object,
+    *,
+    before: bool = False,
+    after: bool = False,
+    limit: int = SNIPPET,
+) -> Text:
+    """`text` on one line, cut to `limit` characters, with the `highlights` (code-point ranges
+    of `text`) in the MARK style, and `…` where the text goes on `before` or `after` it. A
+    rich Text with styled spans: nothing in the text is read as markup (`[bold]` stays text)."""
+    flat, where = _flatten(text)
+    cut = len(flat) > limit
+    if cut:
+        flat = flat[: limit - 1].rstrip()
+    shown = Text("…" if before else "")
+    offset = len(shown)
+    shown.append(flat)
+    for start, end in _ranges(highlights, len(text)):
+        start, end = min(where[start], len(flat)), min(where[end], len(flat))
+        if start < end:
+            shown.stylize(MARK, offset + start, offset + end)
+    if cut or after:
+        shown.append("…")
+    return shown
+
+
+def hit_text(hit: Mapping[str, Any]) -> Text:
+    """A hit's text column: searchapi's snippet with its highlights when it sent one, else the
+    chunk's text from its start (highlighted if the server sent highlights but no snippet);
+    then, for a hit grouped by document, how many more of its passages matched."""
+    text = str(hit.get("text") or "")
+    snippet = hit.get("snippet")
+    if isinstance(snippet, Mapping) and isinstance(snippet.get("text"), str):
+        start, end = snippet.get("start"), snippet.get("end")
+        start = start if isinstance(start, int) else 0
+        end = end if isinstance(end, int) else len(text)
+        shown = marked(
+            snippet["text"],
+            snippet.get("highlights"),
+            before=bool(text[:start].strip()),
+            after=bool(text[end:].strip()),
+        )
+    else:
+        shown = marked(text, hit.get("highlights"))
+    more = hit.get("more_chunks")
+    if isinstance(more, int) and not isinstance(more, bool) and more > 0:
+        noun = "passage" if more == 1 else "passages"
+        shown.append(f"\n+{more} more {noun} in this document", style="dim")
+    return shown
 
 
 def hits_table(hits: Sequence[Mapping[str, Any]]) -> Table:
@@ -56,7 +137,7 @@ def hits_table(hits: Sequence[Mapping[str, Any]]) -> Table:
             pages(hit),
             Text(str(hit.get("section") or "")),
             f"{score:.4f}" if isinstance(score, int | float) else "",
-            Text(snippet(str(hit.get("text", "")))),
+            hit_text(hit),
         )
     return table
 

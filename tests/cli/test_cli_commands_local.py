@@ -194,3 +194,96 @@ def test_dlq_list_and_replay(sluice: Runner) -> None:
     assert "1 of the jobs named were not replayed" in named.stderr
     assert every.stdout.strip() == "replayed 3 jobs"
     assert both.code == 2
+
+
+def _span(text: str, word: str) -> dict[str, int]:
+    """The code-point range of `word`'s first occurrence in `text`, as searchapi sends it."""
+    start = text.index(word)
+    return {"start": start, "end": start + len(word)}
+
+
+# A passage with markup look-alikes (user text: rich must not read it) after an emoji.
+PASSAGE = "😀 [bold]Running[/bold] the [link=http://x]gates[/link] \\[ok]\n  runners."
+SNIPPETED = {
+    "hits": [
+        {
+            "chunk_id": "c1",
+            "document_id": "manual.pdf",
+            "chunk": 4,
+            "score": 0.8,
+            "title": "Operator Manual",
+            "text": "Before it. " * 30 + PASSAGE + " After it." * 30,
+            "metadata": {},
+            "page": 3,
+            "page_end": 3,
+            "section": "Gates",
+            "highlights": [],
+            "snippet": {
+                "text": PASSAGE,
+                "start": 330,
+                "end": 330 + len(PASSAGE),
+                "highlights": [_span(PASSAGE, "Running"), _span(PASSAGE, "runners")],
+            },
+            "more_chunks": 3,
+        },
+        {
+            "chunk_id": "c2",
+            "document_id": "notes.txt",
+            "chunk": 0,
+            "score": 0.5,
+            "title": "Notes",
+            "text": "Old server: [red]no snippet[/red] here.",
+            "metadata": {},
+            "more_chunks": 0,
+        },
+    ],
+    "mode": "hybrid",
+    "k": 10,
+    "offset": 0,
+    "took_ms": 2.0,
+}
+SHOWN = "😀 [bold]Running[/bold] the [link=http://x]gates[/link] \\[ok] runners."
+
+
+def test_search_shows_the_server_snippet_literally(sluice: Runner) -> None:
+    with ScriptedServer(lambda r: Answer(200, SNIPPETED)) as server:
+        result = sluice("search", "run gate", "--url", server.url)
+    assert result.code == 0, result.output
+    assert f"…{SHOWN}…" in result.stdout  # the passage, on one line, cut from a longer text
+    assert "Before it." not in result.stdout  # the snippet, not the text's start
+    assert "Old server: [red]no snippet[/red] here." in result.stdout  # the fallback
+    assert "+3 more passages in this document" in result.stdout
+    assert "more passage" not in result.stdout.split("Notes")[1]  # 0 more: nothing said
+    assert "\x1b[" not in result.stdout  # not a terminal: no styles
+
+
+def test_search_marks_the_highlighted_words_on_a_terminal(sluice: Runner) -> None:
+    with ScriptedServer(lambda r: Answer(200, SNIPPETED)) as server:
+        result = sluice(
+            "search", "run", "--url", server.url, env={"TTY_COMPATIBLE": "1", "TERM": "xterm"}
+        )
+    assert result.code == 0, result.output
+    # bold underline (1;4) around exactly the matched words, the brackets shown as typed
+    assert "\x1b[1;4mRunning\x1b[0m[/bold]" in result.stdout
+    assert "\x1b[1;4mrunners\x1b[0m." in result.stdout
+    assert "[link=http://x]gates[/link]" in result.stdout
+    assert "\x1b[1;4m" not in result.stdout.split("Notes")[1]  # the fallback marks nothing
+
+
+def test_search_group_by_document(sluice: Runner) -> None:
+    with ScriptedServer(lambda r: Answer(200, SNIPPETED)) as server:
+        result = sluice("search", "gates", "--url", server.url, "--group-by", "document")
+        as_json = sluice("search", "gates", "--url", server.url, "--group-by", "document", "--json")
+    assert result.code == 0, result.output
+    assert server.received[0].json() == {
+        "query": "gates", "k": 10, "mode": "hybrid", "group_by": "document",
+    }  # fmt: skip
+    assert "+3 more passages in this document" in result.stdout
+    assert result.stdout.rstrip().endswith("2 hits (hybrid, one per document, 2 ms)")
+    assert as_json.code == 0 and json.loads(as_json.stdout) == SNIPPETED
+    assert server.received[1].json()["group_by"] == "document"
+
+
+def test_search_group_by_takes_only_document(sluice: Runner) -> None:
+    result = sluice("search", "gates", "--url", "http://127.0.0.1:9", "--group-by", "chunk")
+    assert result.code == 2 and "chunk" in result.output

@@ -1,6 +1,9 @@
-// Highlighting without the server's help: the query's Unicode word tokens, found
-// case-insensitively in the text, a ~200 character snippet around the first of them, and the
-// snippet as plain segments that the page renders as text and <mark> elements (never HTML).
+// A hit's passage with the query's words marked, as plain segments that the page renders as
+// text and <mark> elements (never HTML). searchapi sends the passage (`snippet`) and the matched
+// words (`highlights`, by stemmed terms) as code-point offsets; older servers send neither, and
+// the console finds the query's Unicode word tokens itself, case-insensitively, in a ~200
+// character snippet around the first of them.
+import type { HitSnippet, TextRange } from './types';
 
 export interface Segment {
   text: string;
@@ -60,6 +63,7 @@ function safeCut(text: string, index: number): number {
   return index > 0 && index < text.length && isLowSurrogate(text.charCodeAt(index)) ? index - 1 : index;
 }
 
+/** [start, end) in UTF-16 units: what JavaScript strings index. */
 interface Range {
   start: number;
   end: number;
@@ -75,6 +79,18 @@ function matches(text: string, pattern: RegExp | null): Range[] {
   return ranges;
 }
 
+const SPACE = /\s/;
+
+function nextSpace(text: string, from: number): number {
+  for (let i = from; i < text.length; i++) if (SPACE.test(text.charAt(i))) return i;
+  return -1;
+}
+
+function previousSpace(text: string, from: number): number {
+  for (let i = Math.min(from, text.length - 1); i >= 0; i--) if (SPACE.test(text.charAt(i))) return i;
+  return -1;
+}
+
 /** The window [start, end) of about `length` characters: around the first match, else the start. */
 export function snippetWindow(text: string, first: Range | undefined, length = SNIPPET_LENGTH): Range {
   if (text.length <= length) return { start: 0, end: text.length };
@@ -84,13 +100,13 @@ export function snippetWindow(text: string, first: Range | undefined, length = S
     const before = Math.floor(Math.max(0, length - (first.end - first.start)) / 3);
     start = Math.min(Math.max(0, first.start - before), text.length - length);
     if (start > 0) {
-      const space = text.indexOf(' ', start);
+      const space = nextSpace(text, start);
       if (space !== -1 && space < first.start) start = space + 1; // begin at a word
     }
   }
   let end = Math.min(text.length, start + length);
   if (end < text.length) {
-    const space = text.lastIndexOf(' ', end);
+    const space = previousSpace(text, end);
     const keep = first ? Math.max(first.end, start + 1) : start + 1;
     if (space >= keep) end = space; // end at a word, keeping the match
   }
@@ -128,4 +144,93 @@ export function highlight(text: string, query: string, length = SNIPPET_LENGTH):
     leading: window.start > 0,
     trailing: window.end < clean.length,
   };
+}
+
+/** Where each code point of the text starts, in UTF-16 units; the last entry is text.length. */
+export function codePointIndex(text: string): number[] {
+  const index: number[] = [];
+  let at = 0;
+  for (const char of text) {
+    index.push(at);
+    at += char.length; // 2 for a character beyond the BMP (a surrogate pair), else 1
+  }
+  index.push(at);
+  return index;
+}
+
+/** The text's length in code points. */
+export function codePointLength(text: string): number {
+  let length = 0;
+  for (const _char of text) length++;
+  return length;
+}
+
+/**
+ * searchapi's code-point ranges as UTF-16 ranges of the text: clamped to it, sorted, without
+ * empty ranges, overlapping ones merged. Malformed entries are dropped, never thrown on.
+ */
+export function toUtf16Ranges(text: string, ranges: readonly TextRange[] | null | undefined): Range[] {
+  if (!Array.isArray(ranges) || ranges.length === 0) return [];
+  const index = codePointIndex(text);
+  const last = index.length - 1;
+  const clamp = (value: number) => Math.min(last, Math.max(0, Math.trunc(value)));
+  const clean = ranges
+    .filter((range) => range !== null && typeof range === 'object' && Number.isFinite(range.start) && Number.isFinite(range.end))
+    .map((range) => ({ start: clamp(range.start), end: clamp(range.end) }))
+    .filter((range) => range.end > range.start)
+    .sort((a, b) => a.start - b.start || b.end - a.end);
+  const merged: { start: number; end: number }[] = [];
+  for (const range of clean) {
+    const previous = merged.at(-1);
+    if (previous && range.start < previous.end) previous.end = Math.max(previous.end, range.end);
+    else merged.push(range);
+  }
+  return merged.map((range) => ({ start: index[range.start]!, end: index[range.end]! }));
+}
+
+/** The parts of a hit that highlighting reads. */
+export interface Highlightable {
+  text: string;
+  snippet?: HitSnippet | null;
+  highlights?: readonly TextRange[] | null;
+}
+
+/** Whether anything but whitespace is in text[from, to) (UTF-16). */
+function hasText(text: string, from: number, to: number): boolean {
+  return from < to && text.slice(from, to).trim() !== '';
+}
+
+/** The server's snippet and highlights of a hit, or null when it sent neither (an older searchapi). */
+export function serverHighlight(hit: Highlightable, length = SNIPPET_LENGTH): Highlighted | null {
+  const { text, snippet } = hit;
+  if (snippet && typeof snippet === 'object' && typeof snippet.text === 'string') {
+    // The ellipses say that the text goes on before / after the passage (whitespace does not count).
+    const index = codePointIndex(text);
+    const last = index.length - 1;
+    const start = index[Math.min(last, Math.max(0, Math.trunc(Number(snippet.start) || 0)))]!;
+    const endAt = Number.isFinite(snippet.end) ? Math.trunc(snippet.end) : last;
+    const end = index[Math.min(last, Math.max(0, endAt))]!;
+    return {
+      segments: segmentsOf(snippet.text, toUtf16Ranges(snippet.text, snippet.highlights)),
+      leading: hasText(text, 0, start),
+      trailing: hasText(text, end, text.length),
+    };
+  }
+  if (Array.isArray(hit.highlights)) {
+    // Highlights without a snippet: the console cuts the passage, around the first of them.
+    const ranges = toUtf16Ranges(text, hit.highlights);
+    const window = snippetWindow(text, ranges[0], length);
+    return {
+      segments: segmentsOf(text, ranges, window.start, window.end),
+      leading: hasText(text, 0, window.start),
+      trailing: hasText(text, window.end, text.length),
+    };
+  }
+  return null;
+}
+
+/** The hit's passage, marked: the server's highlights when it sent them, else the console's own. */
+export function highlightHit(hit: Highlightable, query: string, length = SNIPPET_LENGTH): Highlighted & { source: 'server' | 'console' } {
+  const server = serverHighlight(hit, length);
+  return server ? { ...server, source: 'server' } : { ...highlight(hit.text, query, length), source: 'console' };
 }

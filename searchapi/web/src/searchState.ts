@@ -1,4 +1,5 @@
-// The search page's state lives in the URL: /?q=…&mode=…&k=…&offset=…&doc=…&meta.KEY=VALUE
+// The search page's state lives in the URL:
+// /?q=…&mode=…&k=…&group_by=document&offset=…&doc=…&meta.KEY=VALUE
 import { parseIds, rowsToFilter } from './metadata';
 import { SEARCH_MODES, type SearchMode, type SearchRequest } from './types';
 
@@ -6,11 +7,15 @@ export const DEFAULT_K = 10;
 export const MAX_K = 100;
 export const MAX_OFFSET = 1000;
 export const META_PREFIX = 'meta.';
+/** The URL parameter (and request field) of "one result per document". */
+export const GROUP_BY = 'group_by';
 
 export interface SearchState {
   query: string;
   mode: SearchMode;
   k: number;
+  /** One result per document (group_by=document): each document's best chunk. */
+  perDocument: boolean;
   offset: number;
   /** Comma-separated document ids, as typed. */
   doc: string;
@@ -37,6 +42,7 @@ export function parseSearchParams(params: URLSearchParams): SearchState {
     query: params.get('q') ?? '',
     mode: SEARCH_MODES.includes(mode as SearchMode) ? (mode as SearchMode) : 'hybrid',
     k: clampInt(params.get('k'), DEFAULT_K, 1, MAX_K),
+    perDocument: params.get(GROUP_BY) === 'document',
     offset: clampInt(params.get('offset'), 0, 0, MAX_OFFSET),
     doc: params.get('doc') ?? '',
     meta,
@@ -49,6 +55,7 @@ export function searchUrl(state: SearchState): string {
   params.set('q', state.query);
   params.set('mode', state.mode);
   params.set('k', String(state.k));
+  if (state.perDocument) params.set(GROUP_BY, 'document');
   if (state.offset > 0) params.set('offset', String(state.offset));
   if (state.doc.trim()) params.set('doc', state.doc.trim());
   for (const [key, value] of state.meta) {
@@ -60,6 +67,8 @@ export function searchUrl(state: SearchState): string {
 /** The POST /v1/search body of a state. */
 export function searchRequest(state: SearchState): SearchRequest {
   const request: SearchRequest = { query: state.query, k: state.k, mode: state.mode, offset: state.offset };
+  // Only when asked: a searchapi from before group_by never sees the field.
+  if (state.perDocument) request.group_by = 'document';
   const metadata = rowsToFilter(state.meta.map(([key, value]) => ({ key, value })));
   const documentId = parseIds(state.doc);
   if (Object.keys(metadata).length > 0 || documentId !== undefined) {

@@ -17,6 +17,22 @@ export interface SearchRequest {
   mode: SearchMode;
   offset: number;
   filter?: SearchFilter;
+  /** At most one hit per document (its best chunk). */
+  group_by?: 'document';
+}
+
+/** [start, end) in code points (Unicode scalar values, as searchapi counts), not UTF-16 units. */
+export interface TextRange {
+  start: number;
+  end: number;
+}
+
+/** The best passage of a hit's text: its code-point range in the text, highlights relative to it. */
+export interface HitSnippet {
+  text: string;
+  start: number;
+  end: number;
+  highlights?: TextRange[] | null;
 }
 
 export interface SearchHit {
@@ -31,6 +47,11 @@ export interface SearchHit {
   page?: number | null;
   page_end?: number | null;
   section?: string;
+  /** The words of the text that matched the query's terms (searchapi since group_by; absent before). */
+  highlights?: TextRange[] | null;
+  snippet?: HitSnippet | null;
+  /** With group_by=document: how many other chunks of the document matched too. */
+  more_chunks?: number;
 }
 
 export interface SearchResponse {

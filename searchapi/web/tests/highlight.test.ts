@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { highlight, markTerms, queryTerms, snippetWindow, termPattern, type Segment } from '../src/highlight';
+import {
+  codePointIndex,
+  codePointLength,
+  highlight,
+  highlightHit,
+  markTerms,
+  queryTerms,
+  serverHighlight,
+  snippetWindow,
+  termPattern,
+  toUtf16Ranges,
+  type Segment,
+} from '../src/highlight';
 
 const marked = (segments: Segment[]) => segments.filter((s) => s.match).map((s) => s.text);
 const joined = (segments: Segment[]) => segments.map((s) => s.text).join('');
@@ -108,5 +120,116 @@ describe('highlight (snippet)', () => {
     const window = snippetWindow(text, undefined, 201);
     const code = text.charCodeAt(window.end - 1);
     expect(code >= 0xd800 && code <= 0xdbff).toBe(false); // does not end on a high surrogate
+  });
+});
+
+// Offsets as searchapi sends them: code points (Python's and Go's rune indexes), computed
+// outside JavaScript for these texts. 😀 is one code point but two UTF-16 units, 🇫🇷 two and
+// four, 𝐀 (mathematical bold A) one and two.
+const ASTRAL = '😀 Running past the café, 🇫🇷 runners run 𝐀𝐁 fast.';
+const ASTRAL_HIGHLIGHTS = [
+  { start: 2, end: 9 }, // Running
+  { start: 19, end: 23 }, // café
+  { start: 28, end: 35 }, // runners
+  { start: 36, end: 39 }, // run
+  { start: 43, end: 47 }, // fast
+];
+const slices = (text: string, ranges: { start: number; end: number }[]) => ranges.map((r) => text.slice(r.start, r.end));
+
+describe('code points to UTF-16', () => {
+  it('indexes where each code point starts', () => {
+    expect(codePointIndex('a😀b')).toEqual([0, 1, 3, 4]);
+    expect(codePointIndex('')).toEqual([0]);
+    expect(codePointIndex('café')).toEqual([0, 1, 2, 3, 4]); // é precomposed: one unit
+    expect(codePointLength(ASTRAL)).toBe(48);
+    expect(ASTRAL.length).toBe(53); // what a naive slice would use instead
+  });
+
+  it('converts the server offsets past emoji, flags and astral letters', () => {
+    const ranges = toUtf16Ranges(ASTRAL, ASTRAL_HIGHLIGHTS);
+    expect(slices(ASTRAL, ranges)).toEqual(['Running', 'café', 'runners', 'run', 'fast']);
+    // Taken as UTF-16 offsets, the same numbers would be off by one after the emoji:
+    expect(slices(ASTRAL, ASTRAL_HIGHLIGHTS)[0]).toBe(' Runnin');
+  });
+
+  it('converts in texts of combining marks and ZWJ sequences', () => {
+    const text = 'Zürich 👩‍👩‍👧 déjà vu: the gates [open] <b>slowly</b>.'; // ü precomposed
+    const ranges = toUtf16Ranges(text, [{ start: 26, end: 31 }, { start: 42, end: 48 }, { start: 13, end: 17 }]);
+    expect(slices(text, ranges)).toEqual(['déjà', 'gates', 'slowly']); // sorted by position
+    const decomposed = 'cafe\u0301 run'; // e + combining acute: two code points, two units
+    expect(slices(decomposed, toUtf16Ranges(decomposed, [{ start: 0, end: 5 }, { start: 6, end: 9 }]))).toEqual(['cafe\u0301', 'run']);
+  });
+
+  it('clamps, sorts and merges bad ranges instead of throwing', () => {
+    const text = '😀ab😀cd';
+    expect(toUtf16Ranges(text, null)).toEqual([]);
+    expect(toUtf16Ranges(text, undefined)).toEqual([]);
+    const odd = [
+      { start: 4, end: 99 }, // past the end: to the end
+      { start: 3, end: 1 }, // reversed: dropped
+      { start: 2, end: 2 }, // empty: dropped
+      { start: -5, end: 2 }, // before the start: from 0
+      { start: 1, end: 3 }, // overlaps the previous one: merged
+      { start: Number.NaN, end: 3 },
+      null,
+      'x',
+    ] as unknown as { start: number; end: number }[];
+    expect(slices(text, toUtf16Ranges(text, odd))).toEqual(['😀ab', 'cd']);
+  });
+});
+
+describe('server highlights', () => {
+  const long = `${'Intro words before. '.repeat(5)}${ASTRAL} ${'And more after it. '.repeat(5)}`;
+
+  it("shows the server's snippet with its highlights, and ellipses when the text goes on", () => {
+    const snippet = { text: ASTRAL, start: 100, end: 148, highlights: ASTRAL_HIGHLIGHTS };
+    const result = serverHighlight({ text: long, snippet });
+    expect(result).not.toBeNull();
+    expect(joined(result!.segments)).toBe(ASTRAL);
+    expect(marked(result!.segments)).toEqual(['Running', 'café', 'runners', 'run', 'fast']);
+    expect(result!.leading).toBe(true);
+    expect(result!.trailing).toBe(true);
+  });
+
+  it('puts no ellipsis where the snippet reaches the edge of the text (whitespace aside)', () => {
+    const whole = serverHighlight({ text: ASTRAL, snippet: { text: ASTRAL, start: 0, end: 48, highlights: [] } });
+    expect(whole!.leading).toBe(false);
+    expect(whole!.trailing).toBe(false);
+    expect(marked(whole!.segments)).toEqual([]);
+    // The end counted in code points: 48 is the end even though the string is 53 units long.
+    const padded = serverHighlight({ text: `  ${ASTRAL}\n`, snippet: { text: ASTRAL, start: 2, end: 50, highlights: [] } });
+    expect(padded!.leading).toBe(false);
+    expect(padded!.trailing).toBe(false);
+    const head = serverHighlight({ text: long, snippet: { text: 'Intro words', start: 0, end: 11, highlights: [{ start: 0, end: 5 }] } });
+    expect(head!.leading).toBe(false);
+    expect(head!.trailing).toBe(true);
+    expect(marked(head!.segments)).toEqual(['Intro']);
+  });
+
+  it("trusts the server's highlights over the query's words", () => {
+    // Stemmed: "running" is marked for "run"; "the" (a stop word to the server) is not.
+    const hit = { text: 'the running gate', snippet: { text: 'the running gate', start: 0, end: 16, highlights: [{ start: 4, end: 11 }] } };
+    const result = highlightHit(hit, 'run the');
+    expect(result.source).toBe('server');
+    expect(marked(result.segments)).toEqual(['running']);
+  });
+
+  it('cuts a passage around the first highlight when only highlights were sent', () => {
+    const text = `${Array.from({ length: 60 }, (_, i) => `w${i}`).join(' ')} 😀 target ${'tail '.repeat(60)}`;
+    const start = codePointLength(text.slice(0, text.indexOf('target')));
+    const result = serverHighlight({ text, highlights: [{ start, end: start + 6 }] });
+    expect(marked(result!.segments)).toEqual(['target']);
+    expect(result!.leading).toBe(true);
+    expect(result!.trailing).toBe(true);
+    expect(joined(result!.segments).length).toBeLessThanOrEqual(200);
+  });
+
+  it("falls back to the console's own highlighting without snippet and highlights", () => {
+    const text = 'Zephyr winds and quokkas.';
+    expect(serverHighlight({ text })).toBeNull();
+    expect(serverHighlight({ text, snippet: null, highlights: null })).toBeNull();
+    const result = highlightHit({ text }, 'zephyr QUOKKAS');
+    expect(result.source).toBe('console');
+    expect(marked(result.segments)).toEqual(['Zephyr', 'quokkas']);
   });
 });

@@ -267,6 +267,91 @@ describe('the search page', () => {
     );
   });
 
+  it("renders the server's snippet and highlights as text and marks, never HTML", async () => {
+    // Code-point offsets (as searchapi counts): the emoji is one code point, two UTF-16 units.
+    const text = `${'Earlier text. '.repeat(20)}😀 <b>Running</b> [gates] & runners. ${'Later text. '.repeat(20)}`;
+    const snippet = { text: '😀 <b>Running</b> [gates] & runners.', start: 280, end: 315, highlights: [{ start: 5, end: 12 }, { start: 27, end: 34 }] };
+    fakeServer([
+      {
+        method: 'POST',
+        path: '/v1/search',
+        reply: () =>
+          json(200, {
+            hits: [hit(1, { text, snippet, highlights: [{ start: 285, end: 292 }, { start: 307, end: 314 }] })],
+            mode: 'hybrid', k: 10, offset: 0, took_ms: 2,
+          }),
+      },
+    ]);
+    renderApp('/?q=run');
+    const found = await screen.findByTestId('hit');
+    const passage = found.querySelector('.snippet')!;
+    expect(passage).toHaveAttribute('data-highlights', 'server');
+    expect(Array.from(passage.querySelectorAll('mark'), (mark) => mark.textContent)).toEqual(['Running', 'runners']);
+    expect(passage.querySelector('b')).toBeNull(); // the text's "<b>" is text
+    expect(passage.textContent).toBe('… 😀 <b>Running</b> [gates] & runners. …');
+  });
+
+  it('highlights in the console when searchapi sends no snippet (an older server)', async () => {
+    searchServer(1);
+    renderApp('/?q=quokkas');
+    const passage = (await screen.findByTestId('hit')).querySelector('.snippet')!;
+    expect(passage).toHaveAttribute('data-highlights', 'console');
+    expect(Array.from(passage.querySelectorAll('mark'), (mark) => mark.textContent)).toEqual(['quokkas']);
+  });
+
+  it('asks for one result per document, keeps it in the URL and shows the other passages', async () => {
+    const server = fakeServer([
+      {
+        method: 'POST',
+        path: '/v1/search',
+        reply: (call) => {
+          const grouped = (call.json as SearchRequest).group_by === 'document';
+          const hits = grouped
+            ? [hit(1, { more_chunks: 3 }), hit(2, { more_chunks: 1 }), hit(3, { more_chunks: 0 })]
+            : [hit(1), hit(1, { chunk_id: 'doc-1#2', chunk: 2 })];
+          return json(200, { hits, mode: 'hybrid', k: 10, offset: 0, took_ms: 2 });
+        },
+      },
+    ]);
+    const { user } = renderApp('/');
+    await user.type(screen.getByRole('searchbox', { name: 'Search' }), 'zephyr');
+    const toggle = screen.getByRole('checkbox', { name: 'One result per document' });
+    expect(toggle).not.toBeChecked();
+    await user.click(toggle);
+    await user.click(screen.getByRole('button', { name: 'Search' }));
+    await waitFor(() => expect(screen.getAllByTestId('hit')).toHaveLength(3));
+    expect(currentUrl()).toBe('/?q=zephyr&mode=hybrid&k=10&group_by=document');
+    expect(server.calls[0]?.json).toEqual({ query: 'zephyr', k: 10, mode: 'hybrid', offset: 0, group_by: 'document' });
+    expect(within(screen.getByTestId('results')).getByRole('status')).toHaveTextContent(
+      'Results 1–3 for “zephyr” (hybrid, one per document)',
+    );
+
+    const [one, two, three] = screen.getAllByTestId('hit').map((h) => within(h));
+    const more = one!.getByRole('link', { name: '+3 more passages in this document' });
+    expect(two!.getByTestId('more-passages')).toHaveTextContent('+1 more passage in this document');
+    expect(three!.queryByTestId('more-passages')).toBeNull(); // nothing else matched
+
+    // The link: the same search in that document, every passage.
+    expect(more).toHaveAttribute('href', '/?q=zephyr&mode=hybrid&k=10&doc=doc-1');
+    await user.click(more);
+    await waitFor(() => expect(screen.getAllByTestId('hit')).toHaveLength(2));
+    expect(bodies(server.calls).at(-1)).toEqual({ query: 'zephyr', k: 10, mode: 'hybrid', offset: 0, filter: { document_id: 'doc-1' } });
+    expect(screen.getByRole('checkbox', { name: 'One result per document' })).not.toBeChecked();
+    expect(screen.queryByTestId('more-passages')).toBeNull();
+
+    act(() => window.history.back());
+    await waitFor(() => expect(currentUrl()).toBe('/?q=zephyr&mode=hybrid&k=10&group_by=document'));
+    await waitFor(() => expect(screen.getByRole('checkbox', { name: 'One result per document' })).toBeChecked());
+  });
+
+  it('restores one result per document from the URL', async () => {
+    const server = searchServer(1);
+    renderApp('/?q=x&mode=text&k=3&group_by=document');
+    await screen.findByTestId('hit');
+    expect(server.calls[0]?.json).toEqual({ query: 'x', k: 3, mode: 'text', offset: 0, group_by: 'document' });
+    expect(screen.getByRole('checkbox', { name: 'One result per document' })).toBeChecked();
+  });
+
   it('searching the same thing again asks again', async () => {
     const server = searchServer(1);
     const { user } = renderApp('/?q=again&mode=hybrid&k=10');

@@ -42,23 +42,43 @@ describe('metadata values', () => {
 
 describe('search state in the URL', () => {
   it('round-trips through the query string', () => {
-    const state = { query: 'ünïcode & more', mode: 'text' as const, k: 5, offset: 10, doc: 'a,b', meta: [['lang', 'en'] as [string, string]] };
+    const state = {
+      query: 'ünïcode & more', mode: 'text' as const, k: 5, perDocument: false, offset: 10, doc: 'a,b',
+      meta: [['lang', 'en'] as [string, string]],
+    };
     const url = searchUrl(state);
     expect(url).toBe('/?q=%C3%BCn%C3%AFcode+%26+more&mode=text&k=5&offset=10&doc=a%2Cb&meta.lang=en');
     expect(parseSearchParams(new URLSearchParams(url.slice(2)))).toEqual(state);
   });
 
+  it('keeps "one result per document" as group_by=document, absent when off', () => {
+    const state = { query: 'gates', mode: 'hybrid' as const, k: 10, perDocument: true, offset: 20, doc: '', meta: [] };
+    const url = searchUrl(state);
+    expect(url).toBe('/?q=gates&mode=hybrid&k=10&group_by=document&offset=20');
+    expect(parseSearchParams(new URLSearchParams(url.slice(2)))).toEqual(state);
+    expect(searchUrl({ ...state, perDocument: false })).toBe('/?q=gates&mode=hybrid&k=10&offset=20');
+    // Any other grouping is not one the console knows: off.
+    expect(parseSearchParams(new URLSearchParams('q=x&group_by=chunk')).perDocument).toBe(false);
+    expect(parseSearchParams(new URLSearchParams('q=x')).perDocument).toBe(false);
+  });
+
   it('falls back to defaults for missing or bad values', () => {
     expect(parseSearchParams(new URLSearchParams('q=x&mode=fuzzy&k=500&offset=-3'))).toEqual({
-      query: 'x', mode: 'hybrid', k: 100, offset: 0, doc: '', meta: [],
+      query: 'x', mode: 'hybrid', k: 100, perDocument: false, offset: 0, doc: '', meta: [],
     });
     expect(parseSearchParams(new URLSearchParams('q=x&k=abc')).k).toBe(10);
   });
 
   it('sends a filter only when one is set', () => {
-    const base = { query: 'q', mode: 'hybrid' as const, k: 10, offset: 0, doc: '', meta: [] };
+    const base = { query: 'q', mode: 'hybrid' as const, k: 10, perDocument: false, offset: 0, doc: '', meta: [] };
     expect(searchRequest(base)).toEqual({ query: 'q', k: 10, mode: 'hybrid', offset: 0 });
     expect(searchRequest({ ...base, doc: 'd1', meta: [['n', '3']] }).filter).toEqual({ metadata: { n: 3 }, document_id: 'd1' });
+  });
+
+  it('sends group_by only when one result per document is asked for', () => {
+    const base = { query: 'q', mode: 'text' as const, k: 5, perDocument: false, offset: 0, doc: '', meta: [] };
+    expect(searchRequest(base)).not.toHaveProperty('group_by');
+    expect(searchRequest({ ...base, perDocument: true })).toEqual({ query: 'q', k: 5, mode: 'text', offset: 0, group_by: 'document' });
   });
 });
 

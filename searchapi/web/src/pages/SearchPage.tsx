@@ -11,7 +11,7 @@ import { Snippet } from '../components/Snippet';
 import { formatMs, formatPages, formatScore } from '../format';
 import { newRow, type Row } from '../metadata';
 import { DEFAULT_K, MAX_K, MAX_OFFSET, parseSearchParams, searchRequest, searchUrl, type SearchState } from '../searchState';
-import type { SearchMode, SearchRequest, SearchResponse } from '../types';
+import type { SearchHit, SearchMode, SearchRequest, SearchResponse } from '../types';
 import { documentPath, useUrlParams } from '../url';
 
 const MODES: readonly { value: SearchMode; label: string }[] = [
@@ -26,6 +26,7 @@ interface FormState {
   query: string;
   mode: SearchMode;
   k: string;
+  perDocument: boolean;
   doc: string;
   rows: Row[];
 }
@@ -35,6 +36,7 @@ function toForm(state: SearchState): FormState {
     query: state.query,
     mode: state.mode,
     k: String(state.k),
+    perDocument: state.perDocument,
     doc: state.doc,
     rows: state.meta.map(([key, value]) => newRow(key, value)),
   };
@@ -46,6 +48,7 @@ function fromForm(form: FormState): SearchState {
     query: form.query.trim(),
     mode: form.mode,
     k: Number.isInteger(k) && k >= 1 && k <= MAX_K ? k : DEFAULT_K,
+    perDocument: form.perDocument,
     offset: 0,
     doc: form.doc,
     meta: form.rows.map((row) => [row.key, row.value]),
@@ -72,7 +75,7 @@ export function SearchPage() {
   const [, navigate] = useLocation();
   const [form, setForm] = useState<FormState>(() => toForm(state));
   const [filtersOpen, setFiltersOpen] = useState(() => state.meta.length > 0 || state.doc !== '');
-  const ids = { query: useId(), k: useId(), doc: useId(), modeHint: useId(), filterHint: useId() };
+  const ids = { query: useId(), k: useId(), doc: useId(), modeHint: useId(), filterHint: useId(), groupHint: useId() };
 
   // Back / forward (or a link) changed the URL: the form shows that search again.
   useEffect(() => {
@@ -161,6 +164,22 @@ export function SearchPage() {
               onChange={(event) => setForm({ ...form, k: event.target.value })}
             />
           </div>
+          <div className="field field-group">
+            <label className="check">
+              <input
+                type="checkbox"
+                name="group_by"
+                value="document"
+                checked={form.perDocument}
+                onChange={(event) => setForm({ ...form, perDocument: event.target.checked })}
+                aria-describedby={ids.groupHint}
+              />
+              One result per document
+            </label>
+            <p id={ids.groupHint} className="hint">
+              Each document&apos;s best passage, with how many more matched.
+            </p>
+          </div>
         </div>
         <details className="filters" open={filtersOpen} onToggle={(event) => setFiltersOpen(event.currentTarget.open)}>
           <summary>Filters{filtersSet ? ' (set)' : ''}</summary>
@@ -222,7 +241,9 @@ function Results({
   let summary = '';
   if (result.isPending && result.isFetching) summary = 'Searching…';
   else if (data && hits.length > 0)
-    summary = `Results ${state.offset + 1}–${state.offset + hits.length} for “${state.query}” (${MODE_LABEL[state.mode]})`;
+    summary = `Results ${state.offset + 1}–${state.offset + hits.length} for “${state.query}” (${MODE_LABEL[state.mode]}${
+      state.perDocument ? ', one per document' : ''
+    })`;
   else if (data) summary = state.offset > 0 ? `No more results for “${state.query}”.` : `No results for “${state.query}”.`;
 
   return (
@@ -274,7 +295,8 @@ function Results({
                 <h3 className="hit-title">
                   <Link href={documentPath(hit.document_id)}>{hit.title || hit.document_id}</Link>
                 </h3>
-                <Snippet text={hit.text} query={state.query} />
+                <Snippet hit={hit} query={state.query} />
+                <MorePassages hit={hit} state={state} />
                 <dl className="facts">
                   <div>
                     <dt>Score</dt>
@@ -319,5 +341,23 @@ function Results({
         />
       ) : null}
     </section>
+  );
+}
+
+/**
+ * "+N more passages in this document" on a grouped hit: a link to the same search in that
+ * document alone, one result per chunk.
+ */
+function MorePassages({ hit, state }: { hit: SearchHit; state: SearchState }) {
+  const more = hit.more_chunks;
+  if (typeof more !== 'number' || !Number.isInteger(more) || more <= 0) return null;
+  const label = `+${more} more ${more === 1 ? 'passage' : 'passages'} in this document`;
+  // The document id filter reads commas as "or": an id with one cannot be linked to alone.
+  const linkable = !hit.document_id.includes(',');
+  const href = searchUrl({ ...state, perDocument: false, doc: hit.document_id, offset: 0 });
+  return (
+    <p className="more-passages" data-testid="more-passages">
+      {linkable ? <Link href={href}>{label}</Link> : label}
+    </p>
   );
 }
