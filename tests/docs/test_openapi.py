@@ -373,13 +373,7 @@ def parameters(spec: dict[str, Any], path: str, method: str) -> dict[tuple[str, 
     found = [
         resolve(spec, p) for p in item.get("parameters", []) + item[method].get("parameters", [])
     ]
-    return {
-        (p["name"], p["in"]): (
-            p.get("schema") or p["content"]["application/json"]["schema"],
-            p.get("required", False),
-        )
-        for p in found
-    }
+    return {(p["name"], p["in"]): (p["schema"], p.get("required", False)) for p in found}
 
 
 def test_the_forwarded_routes_are_ingests_plus_the_proxys_errors(
@@ -482,6 +476,7 @@ def test_search_parameters_and_body_state_the_limits(spec: dict[str, Any]) -> No
     assert set(params) == {"q", "k", "mode", "offset", "tenant", "group_by", "min_score", "filter"}
     assert params["group_by"]["schema"]["enum"] == ["document"]
     assert "filter.<key>.<op>" in get["description"]
+    assert params["filter"]["schema"]["maxLength"] == 4096  # search.MaxFilterParamChars
     assert params["q"]["required"] is True
     assert (params["q"]["schema"]["minLength"], params["q"]["schema"]["maxLength"]) == (1, 2000)
     k = params["k"]["schema"]

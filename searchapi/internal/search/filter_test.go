@@ -396,3 +396,16 @@ func TestFilterFromQuery(t *testing.T) {
 		})
 	}
 }
+
+func TestAGetFilterIsBoundedInLength(t *testing.T) {
+	t.Parallel()
+	long := `{"k": "` + strings.Repeat("é", MaxFilterParamChars) + `"}`
+	_, err := FilterFromQuery(url.Values{"filter": {long}})
+	var bad *Error
+	if !errors.As(err, &bad) || bad.Code != "invalid_filter" || !strings.Contains(bad.Message, "POST") {
+		t.Fatalf("a %d-character filter parameter: %v", len([]rune(long)), err)
+	}
+	if _, err := FilterFromQuery(url.Values{"filter": {`{"k": "` + strings.Repeat("é", 100) + `"}`}}); err != nil {
+		t.Fatal(err)
+	}
+}

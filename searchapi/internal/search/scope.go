@@ -161,6 +161,9 @@ func (f Filter) Scope(tenant string) (Scope, error) {
 	return scope.and(clauses...), nil
 }
 
+// MaxFilterParamChars bounds a GET search's filter parameter.
+const MaxFilterParamChars = 4096
+
 // FilterFromQuery is the filter that a GET search's query parameters give (others are
 // ignored): filter=<a JSON filter>, filter.<key>=<value> (eq), filter.<key>.<op>=<value>, and
 // filter.metadata.<key>[.<op>]=<value> for a metadata key named like an own field or an
@@ -188,6 +191,11 @@ func FilterFromQuery(values url.Values) (Filter, error) {
 			return Filter{}, invalid("invalid_filter", "%s: the value is not valid UTF-8", name)
 		}
 		if name == "filter" {
+			// a URL carries simple filters: a longer one belongs in a POST body (and would
+			// soon pass the 64 KiB of request line and headers the server reads)
+			if n := utf8.RuneCountInString(value); n > MaxFilterParamChars {
+				return Filter{}, invalid("invalid_filter", "filter: %d characters; a GET takes at most %d (POST a longer filter)", n, MaxFilterParamChars)
+			}
 			if !json.Valid([]byte(value)) || jsonKind([]byte(value)) != '{' {
 				return Filter{}, invalid("invalid_filter", "filter: expected a JSON object")
 			}

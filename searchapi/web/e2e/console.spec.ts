@@ -192,6 +192,8 @@ test('3. each mode finds the uploaded document, the word marked', async () => {
     }, `${mode} search for ${ALPHA_WORD}`).toPass({ timeout: 30_000, intervals: [1000, 2000, 3000] });
     const mark = hitOf(ids.alpha).first().locator('mark').filter({ hasText: new RegExp(`^${ALPHA_WORD}$`, 'i') });
     await expect(mark.first(), `${mode}: the word inside a <mark>`).toBeVisible();
+    // marked by searchapi's highlights (stems, code-point offsets), not the console's fallback
+    await expect(hitOf(ids.alpha).first().locator('[data-highlights="server"]')).toBeVisible();
   }
 });
 
