@@ -95,20 +95,13 @@ func bestWindow(matches []analysis.Token) (int, int) {
 	return bestFirst, bestLast
 }
 
-// cutStart moves a snippet's start forward to the start of a word (not past limit).
+// cutStart moves a snippet's start forward to the start of the first word that begins at or
+// after it (a word straddling start is left out), never past limit (the first match's start).
 func cutStart(tokens []analysis.Token, start, limit int) int {
 	for _, token := range tokens {
-		if token.End <= start {
-			continue
-		}
 		if token.Start >= start {
 			return min(token.Start, limit)
 		}
-		// the token straddles start: begin after it
-		if token.End < limit {
-			continue
-		}
-		return min(start, limit)
 	}
 	return start
 }
