@@ -25,7 +25,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dev.stack import BIN, MODEL_DIR, free_port  # noqa: E402
+from dev.stack import BIN, DEFAULT_MODEL, MODELS_DIR, free_port  # noqa: E402
 
 TARGETS = ("transform", "embed")
 
@@ -36,8 +36,8 @@ def one_start(target: str) -> tuple[float, float]:
     env = {
         **os.environ,
         "SLUICE_CONF_DIR": str(ROOT / "conf"),
-        "SLUICE_EMBEDDER__KIND": "minilm",
-        "SLUICE_EMBEDDER__MODEL_DIR": str(MODEL_DIR),
+        "SLUICE_EMBEDDER__MODEL": DEFAULT_MODEL,
+        "SLUICE_EMBEDDER__MODELS_DIR": str(MODELS_DIR),
     }
     command = [
         str(BIN / "functions-framework"),

@@ -18,7 +18,11 @@ from typing import Any
 import httpx
 from redis import Redis
 
-from dev.stack import MODEL_DIR, ROOT, Stack
+from dev.stack import DEFAULT_MODEL, MODELS_DIR, ROOT, Stack
+from sluice.embedders.catalogue import HASHING, MODELS
+
+EMBEDDERS = (HASHING, *MODELS)  # what --embedder may name (the catalogue)
+__all__ = ["DEFAULT_MODEL", "EMBEDDERS"]
 
 
 def say(message: str) -> None:
@@ -26,12 +30,12 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
-def use_embedder(kind: str) -> None:
-    """Settings for this process and every stack it starts: conf/ and the embedder `kind`
-    (`minilm` reads the model `make model` exported)."""
+def use_embedder(model: str) -> None:
+    """Settings for this process and every stack it starts: conf/ and the embedder `model` (a
+    catalogue name; a model is read from where `make model` exported it)."""
     os.environ.setdefault("SLUICE_CONF_DIR", str(ROOT / "conf"))
-    os.environ["SLUICE_EMBEDDER__KIND"] = kind
-    os.environ["SLUICE_EMBEDDER__MODEL_DIR"] = str(MODEL_DIR)
+    os.environ["SLUICE_EMBEDDER__MODEL"] = model
+    os.environ["SLUICE_EMBEDDER__MODELS_DIR"] = str(MODELS_DIR)
 
 
 @contextlib.contextmanager

@@ -49,6 +49,7 @@ if str(ROOT) not in sys.path:  # run as a script (`python bench/...`): make `dev
     sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402
+    EMBEDDERS,
     RssSampler,
     load_average,
     percentile,
@@ -318,9 +319,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--embedder",
-        choices=["hashing", "minilm"],
+        choices=EMBEDDERS,
         default="hashing",
-        help="hashing (default): the pipeline's own cost; minilm: the real model (slow)",
+        help="hashing (default): the pipeline's own cost: a model: the real model (slow)",
     )
     parser.add_argument(
         "--timeout", type=float, default=1800, help="seconds to wait until all are indexed"

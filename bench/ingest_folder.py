@@ -8,7 +8,7 @@ then reads transform's /metrics: the seconds spent in extraction (per format) ag
 seconds transform spent handling deliveries. Run twice, the second `sluice ingest` shows the
 resume: every file `unchanged`.
 
-    uv run --frozen python bench/ingest_folder.py [--files 500] [--embedder minilm] [--quick]
+    uv run --frozen python bench/ingest_folder.py [--files 500] [--embedder hashing] [--quick]
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script (`python bench/...`): make `dev` importable
     sys.path.insert(0, str(ROOT))
 
-from bench.common import load_average, running_stack, say, use_embedder  # noqa: E402
+from bench.common import DEFAULT_MODEL, EMBEDDERS, load_average, running_stack, say, use_embedder  # noqa: E402
 from tests import testfiles  # noqa: E402
 
 SLUICE = ROOT / ".venv" / "bin" / "sluice"
@@ -110,7 +110,7 @@ def metric_sums(metrics: str, name: str) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=500)
-    parser.add_argument("--embedder", choices=("hashing", "minilm"), default="minilm")
+    parser.add_argument("--embedder", choices=EMBEDDERS, default=DEFAULT_MODEL)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--quick", action="store_true", help="40 files, hashing: seconds")
     parser.add_argument("--keep", action="store_true", help="keep the stack's folder")

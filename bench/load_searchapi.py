@@ -46,6 +46,8 @@ if str(ROOT) not in sys.path:  # run as a script (`python bench/...`): make `dev
     sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402
+    DEFAULT_MODEL,
+    EMBEDDERS,
     RssSampler,
     cpu_seconds,
     load_average,
@@ -282,9 +284,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=11, help="seed of documents and queries")
     parser.add_argument(
         "--embedder",
-        choices=["minilm", "hashing"],
-        default="minilm",
-        help="minilm (default): queries embedded by the embed function; hashing: in searchapi",
+        choices=EMBEDDERS,
+        default=DEFAULT_MODEL,
+        help="the model (default): queries embedded by the embed function; hashing: in searchapi",
     )
     parser.add_argument(
         "--index-timeout", type=float, default=900, help="seconds to wait for the corpus (900)"

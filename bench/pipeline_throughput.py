@@ -47,6 +47,7 @@ if str(ROOT) not in sys.path:  # run as a script (`python bench/...`): make `dev
     sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402
+    EMBEDDERS,
     cpu_seconds,
     document_text,
     machine_cpu_seconds,
@@ -201,7 +202,7 @@ def run_pipeline(
 
 
 def bench_settings() -> EmbedderSettings:
-    """The embedder settings of the run (the stack's, set through SLUICE_EMBEDDER__KIND)."""
+    """The embedder settings of the run (the stack's, set through SLUICE_EMBEDDER__MODEL)."""
     return load_settings(TransformConfig).embedder
 
 
@@ -332,9 +333,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic documents")
     parser.add_argument(
         "--embedder",
-        choices=["hashing", "minilm"],
+        choices=EMBEDDERS,
         default="hashing",
-        help="hashing (default): measures the pipeline's own overhead; minilm: the real model",
+        help="hashing (default): measures the pipeline's own overhead: a model: the real model",
     )
     parser.add_argument(
         "--transform-workers",

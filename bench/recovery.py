@@ -58,7 +58,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script (`python bench/...`): make `dev` importable
     sys.path.insert(0, str(ROOT))
 
-from bench.common import load_average, running_stack, say, use_embedder  # noqa: E402
+from bench.common import EMBEDDERS, load_average, running_stack, say, use_embedder  # noqa: E402
 from bench.pipeline_throughput import make_documents  # noqa: E402
 from dev.stack import Stack  # noqa: E402
 from sluice.lifecycle import Status  # noqa: E402
@@ -392,9 +392,7 @@ def parse_args() -> argparse.Namespace:
         "--warm", type=float, default=5, help="seconds of the feed left out of 'normal' (5)"
     )
     parser.add_argument("--seed", type=int, default=3, help="seed of the synthetic documents")
-    parser.add_argument(
-        "--embedder", choices=["hashing", "minilm"], default="hashing", help="(hashing)"
-    )
+    parser.add_argument("--embedder", choices=EMBEDDERS, default="hashing", help="(hashing)")
     parser.add_argument(
         "--timeout", type=float, default=900, help="seconds to wait after a feed (900)"
     )

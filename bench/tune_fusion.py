@@ -32,10 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `bench` and `dev` importable
     sys.path.insert(0, str(ROOT))
 
-from bench.common import say  # noqa: E402
+from bench.common import DEFAULT_MODEL, EMBEDDERS, say  # noqa: E402
 from bench.eval_scifact import (  # noqa: E402
     DATA_DIR,
-    EMBEDDERS,
     Dataset,
     judged,
     load_dataset,
@@ -145,7 +144,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
-    parser.add_argument("--embedder", choices=EMBEDDERS, default="minilm")
+    parser.add_argument("--embedder", choices=EMBEDDERS, default=DEFAULT_MODEL)
     parser.add_argument("--limit-docs", type=int, help="the slice eval_scifact.py indexed")
     parser.add_argument("--judged-queries", type=int)
     parser.add_argument("--seed", type=int, default=42)

@@ -53,7 +53,8 @@ DEFAULT_PORTS = {
     "prometheus": 9090,  # only with Stack(prometheus=True)
 }
 SCRAPE_CONFIG = ROOT / "conf" / "observability" / "prometheus" / "prometheus.yml"
-MODEL_DIR = ROOT / ".sluice" / "models" / "all-MiniLM-L6-v2"
+MODELS_DIR = ROOT / ".sluice" / "models"
+DEFAULT_MODEL = "all-MiniLM-L6-v2"  # conf/sluice.yaml's embedder.model
 SECRETS = ("redis_password", "internal_token")
 
 
@@ -124,7 +125,7 @@ class Stack:
     ports: dict[str, int] = field(default_factory=dict)
     transform_workers: int = 0  # 0: 1 with the model (it uses every core), else 2
     extra_env: dict[str, str] = field(default_factory=dict)
-    embedder: str = "minilm"
+    embedder: str = DEFAULT_MODEL  # a catalogue name (sluice.embedders.catalogue)
     # A Prometheus scraping every process (5 s), for searchapi's /v1/ops (the console's
     # operations page); off in most tests. `make up` runs one when the binary is installed.
     prometheus: bool = False
@@ -179,8 +180,8 @@ class Stack:
             "SLUICE_ROUTING__SUBSCRIBERS__INDEX__URL": self.url("index") + "/",
             "SLUICE_SEARCHAPI__HOST": "127.0.0.1",
             "SLUICE_SEARCHAPI__PORT": str(self.ports["searchapi"]),
-            "SLUICE_EMBEDDER__KIND": self.embedder,
-            "SLUICE_EMBEDDER__MODEL_DIR": str(MODEL_DIR),
+            "SLUICE_EMBEDDER__MODEL": self.embedder,
+            "SLUICE_EMBEDDER__MODELS_DIR": str(MODELS_DIR),
             "SLUICE_EMBEDDER__URL": self.url("embed") + "/v1/embeddings",
             "SLUICE_SEARCHAPI__INGEST_URL": self.url("ingest"),
             "SLUICE_SEARCHAPI__PROMETHEUS_URL": self.url("prometheus") if self.prometheus else "",
@@ -221,8 +222,6 @@ class Stack:
             ],
         }
         for name in FUNCTIONS:
-            if name == "embed" and self.embedder == "hashing":
-                continue  # searchapi embeds queries itself with the hashing embedder
             commands[name] = [
                 str(BIN / "sluice"),
                 "serve",
@@ -559,9 +558,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--embedder",
-        choices=["minilm", "hashing"],
-        default="minilm",
-        help="minilm: the real model (make model exports it); hashing: tiny",
+        default=DEFAULT_MODEL,
+        help=f"the model the first collection is built with (default {DEFAULT_MODEL}, which "
+        "`make model` exports; hashing: tiny); docs/models.md lists the others",
     )
     parser.add_argument(
         "--prometheus",

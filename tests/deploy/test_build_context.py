@@ -473,10 +473,10 @@ def test_the_model_images_carry_the_model_and_no_image_carries_torch(target: str
     assert "torch" not in closure, f"{image.package} would install torch"
     if image.model:
         assert models == [(["/model"], MODEL_DIR)]
-        assert env_of(df, target)["SLUICE_EMBEDDER__MODEL_DIR"] == MODEL_DIR
+        assert env_of(df, target)["SLUICE_EMBEDDER__MODELS_DIR"] == "/app/models"
         assert {"onnxruntime", "tokenizers"} <= closure
     else:
-        assert not models and "SLUICE_EMBEDDER__MODEL_DIR" not in env_of(df, target)
+        assert not models and "SLUICE_EMBEDDER__MODELS_DIR" not in env_of(df, target)
 
 
 def test_worker_runs_the_delivery_worker_without_the_http_stack() -> None:

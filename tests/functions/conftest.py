@@ -76,7 +76,7 @@ def function_client(
     def make(name: str, *, redis: Redis | None = None, **sections: Any) -> FlaskClient:
         container_class, config_class, create_app = FUNCTIONS[name]
         if "embedder" in config_class.model_fields:
-            sections.setdefault("embedder", {"kind": "hashing"})
+            sections.setdefault("embedder", {"model": "hashing"})
         container = container_class()
         container.config.override(providers.Object(load_settings(config_class, **sections)))
         if hasattr(container, "gateways"):

@@ -34,7 +34,7 @@ def ingest_url(
         "SLUICE_CONF_DIR": str(ROOT / "conf"),
         "SLUICE_REDIS__URL": redis_server.url,
         "SLUICE_AUTH__API_KEYS": json.dumps({KEY: "hostile"}),
-        "SLUICE_EMBEDDER__KIND": "hashing",
+        "SLUICE_EMBEDDER__MODEL": "hashing",
     }
     log = (tmp_path_factory.mktemp("ingest") / "ingest.log").open("wb")
     source = ROOT / "functions" / "ingest" / "main.py"

@@ -35,7 +35,9 @@ from bench.eval_scifact import (
     select_slice,
     slice_tenant,
 )
-from dev.stack import MODEL_DIR
+from dev.stack import DEFAULT_MODEL, MODELS_DIR
+
+MODEL_DIR = MODELS_DIR / DEFAULT_MODEL
 
 SLICE_DOCS = 300
 SEED = 42
@@ -53,7 +55,7 @@ def quality(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Mo
     and the results by mode. The stack is stopped before the tests look at the figures."""
     assert (DATA_DIR / "corpus.jsonl").is_file(), f"SciFact is not at {DATA_DIR}"
     assert (MODEL_DIR / "model.onnx").is_file(), f"no model in {MODEL_DIR}: run `make model`"
-    embedder = "minilm"
+    embedder = "all-MiniLM-L6-v2"
     dataset = load_dataset(DATA_DIR)
     documents, queries = select_slice(dataset, SLICE_DOCS, SEED)
     tenant = slice_tenant(SLICE_DOCS, SEED, None)

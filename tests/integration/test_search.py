@@ -274,7 +274,7 @@ def test_searchapi_refuses_a_collection_of_another_embedder(stack: Stack, indexe
     env = {
         **stack.env(),
         "SLUICE_SEARCHAPI__PORT": str(port),
-        "SLUICE_EMBEDDER__KIND": "minilm",
+        "SLUICE_EMBEDDER__MODEL": "all-MiniLM-L6-v2",
         "SLUICE_EMBEDDER__URL": f"http://127.0.0.1:{free_port()}/v1/embeddings",
     }
     log = (stack.directory / "logs" / "searchapi-mismatch.log").open("ab")

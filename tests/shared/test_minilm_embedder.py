@@ -16,13 +16,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sluice.embedders.minilm import MiniLmEmbedder
+from sluice.embedders.catalogue import MODELS
+from sluice.embedders.onnx import OnnxEmbedder
 from sluice.errors import ConfigError
 from sluice.settings import EmbedderSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_FILE = Path(__file__).parent / "testdata" / "minilm_reference.json"
 MIN_COSINE = 0.999
+CARD = MODELS["all-MiniLM-L6-v2"]
 
 
 def _model_dir() -> Path:
@@ -42,9 +44,9 @@ def _require_model() -> Path:
 
 
 @pytest.fixture(scope="module")
-def embedder() -> MiniLmEmbedder:
+def embedder() -> OnnxEmbedder:
     """The embedder on the exported model, all cores."""
-    return MiniLmEmbedder(_require_model(), threads=0)
+    return OnnxEmbedder(CARD, _require_model(), threads=0)
 
 
 def test_the_model_is_built():
@@ -72,18 +74,18 @@ def _words(count: int) -> str:
     return " ".join(vocabulary[(i * 7) % len(vocabulary)] + str(i % 13) for i in range(count))
 
 
-def test_the_identity_comes_from_the_manifest_and_is_the_declared_one(embedder: MiniLmEmbedder):
+def test_the_identity_comes_from_the_manifest_and_is_the_declared_one(embedder: OnnxEmbedder):
     manifest = json.loads((_model_dir() / "manifest.json").read_text(encoding="utf-8"))
     assert embedder.identity.name == manifest["name"] == "all-MiniLM-L6-v2"
     assert embedder.identity.dim == manifest["dim"] == 384
     assert embedder.identity.version == manifest["version"]
     # What every process that does not load the model (ingest, index) takes it to be.
-    assert embedder.identity == EmbedderSettings(kind="minilm").identity()
+    assert embedder.identity == EmbedderSettings(model="all-MiniLM-L6-v2").identity()
     assert embedder.max_tokens == manifest["max_tokens"] == 256
 
 
 def test_matches_sentence_transformers_for_every_reference_sentence(
-    embedder: MiniLmEmbedder, reference: dict[str, Any]
+    embedder: OnnxEmbedder, reference: dict[str, Any]
 ):
     got = _array(embedder.embed(reference["sentences"]))
     expected = _array(reference["vectors"])
@@ -99,14 +101,14 @@ def test_matches_sentence_transformers_for_every_reference_sentence(
 
 
 def test_reference_sentences_one_by_one_match_too(
-    embedder: MiniLmEmbedder, reference: dict[str, Any]
+    embedder: OnnxEmbedder, reference: dict[str, Any]
 ):
     for sentence, expected in zip(reference["sentences"], reference["vectors"], strict=True):
         (got,) = embedder.embed([sentence])
         assert float(np.dot(got, expected)) >= MIN_COSINE, sentence[:60]
 
 
-def test_a_text_gets_the_same_vector_alone_and_in_a_padded_batch(embedder: MiniLmEmbedder):
+def test_a_text_gets_the_same_vector_alone_and_in_a_padded_batch(embedder: OnnxEmbedder):
     texts = ["short query", "Vitamin D reduces fractures.", ""]
     long_texts = [_words(150), _words(400), "a " * 300]
     alone = _array([embedder.embed([t])[0] for t in texts])
@@ -117,7 +119,7 @@ def test_a_text_gets_the_same_vector_alone_and_in_a_padded_batch(embedder: MiniL
     np.testing.assert_allclose(reversed_batch[:3][::-1], alone, atol=1e-5)
 
 
-def test_long_texts_are_truncated_to_256_tokens(embedder: MiniLmEmbedder):
+def test_long_texts_are_truncated_to_256_tokens(embedder: OnnxEmbedder):
     text = _words(2000)
     tokenizer = embedder._tokenizer
     (encoding,) = tokenizer.encode_batch([text])
@@ -140,7 +142,7 @@ def test_long_texts_are_truncated_to_256_tokens(embedder: MiniLmEmbedder):
         ["Café 東京 42 🙂", "The quick brown fox jumps over the lazy dog. " * 40],
     ],
 )
-def test_vectors_are_float32_unit_vectors(embedder: MiniLmEmbedder, texts: list[str]):
+def test_vectors_are_float32_unit_vectors(embedder: OnnxEmbedder, texts: list[str]):
     vectors = embedder.embed(texts)
     assert len(vectors) == len(texts)
     for vector in vectors:
@@ -152,11 +154,11 @@ def test_vectors_are_float32_unit_vectors(embedder: MiniLmEmbedder, texts: list[
         assert float(np.linalg.norm(as32.astype(np.float64))) == pytest.approx(1.0, abs=1e-5)
 
 
-def test_empty_list_gives_empty_list(embedder: MiniLmEmbedder):
+def test_empty_list_gives_empty_list(embedder: OnnxEmbedder):
     assert embedder.embed([]) == []
 
 
-def test_similar_texts_are_closer_than_unrelated_ones(embedder: MiniLmEmbedder):
+def test_similar_texts_are_closer_than_unrelated_ones(embedder: OnnxEmbedder):
     q, s, u = _array(
         embedder.embed(
             [
@@ -169,9 +171,9 @@ def test_similar_texts_are_closer_than_unrelated_ones(embedder: MiniLmEmbedder):
     assert float(q @ s) > float(q @ u) + 0.3
 
 
-def test_threads_setting_does_not_change_the_vectors(embedder: MiniLmEmbedder):
+def test_threads_setting_does_not_change_the_vectors(embedder: OnnxEmbedder):
     texts = ["threads should not matter", _words(300)]
-    single = MiniLmEmbedder(_model_dir(), threads=1)
+    single = OnnxEmbedder(CARD, _model_dir(), threads=1)
     single.warm()
     assert single._session is not None
     assert single._session.get_session_options().intra_op_num_threads == 1
@@ -183,7 +185,7 @@ def test_threads_setting_does_not_change_the_vectors(embedder: MiniLmEmbedder):
 def test_missing_model_dir_raises_config_error_saying_how_to_build_it(tmp_path: Path):
     missing = tmp_path / "no-such-model"
     with pytest.raises(ConfigError) as caught:
-        MiniLmEmbedder(missing)
+        OnnxEmbedder(CARD, missing)
     message = str(caught.value)
     assert str(missing) in message
     assert "make model" in message
@@ -193,7 +195,7 @@ def test_missing_model_dir_raises_config_error_saying_how_to_build_it(tmp_path: 
 def test_incomplete_model_dir_names_the_missing_files(tmp_path: Path):
     (tmp_path / "manifest.json").write_text("{}", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"model\.onnx") as caught:
-        MiniLmEmbedder(tmp_path)
+        OnnxEmbedder(CARD, tmp_path)
     assert "tokenizer.json" in str(caught.value)
     assert "make model" in str(caught.value)
 
@@ -203,7 +205,7 @@ def test_invalid_manifest_raises_config_error(tmp_path: Path):
         (tmp_path / name).write_bytes(b"")
     (tmp_path / "manifest.json").write_text('{"name": "x"}', encoding="utf-8")
     with pytest.raises(ConfigError, match="make model"):
-        MiniLmEmbedder(tmp_path)
+        OnnxEmbedder(CARD, tmp_path)
 
 
 @pytest.mark.parametrize("broken", ["tokenizer.json", "model.onnx"])
@@ -216,5 +218,5 @@ def test_unreadable_model_files_raise_config_error(tmp_path: Path, broken: str):
         else:
             target.symlink_to(model_dir / name)
     with pytest.raises(ConfigError, match=broken.replace(".", r"\.")) as caught:
-        MiniLmEmbedder(tmp_path).warm()  # the model itself loads in the process that uses it
+        OnnxEmbedder(CARD, tmp_path).warm()  # the model itself loads in the process that uses it
     assert "make model" in str(caught.value)

@@ -164,7 +164,7 @@ func realMain(ctx context.Context) error {
 // newEmbedder builds the query embedder the configuration names, timed and cached.
 func newEmbedder(cfg config.Config, m *metrics.Metrics) (embed.Embedder, error) {
 	var inner embed.Embedder = embed.NewHashing(cfg.Embedder.Dim)
-	if cfg.Embedder.Kind != "hashing" {
+	if cfg.Embedder.Model != config.Hashing {
 		inner = embed.NewHTTP(cfg.Embedder.URL, cfg.Embedder.Model, cfg.Embedder.Dim, cfg.Internal.Token,
 			&http.Client{Timeout: cfg.SearchAPI.RequestTimeout()})
 	}

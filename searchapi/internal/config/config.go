@@ -66,18 +66,21 @@ type Milvus struct {
 // Timeout is the longest a Milvus call may take.
 func (m Milvus) Timeout() time.Duration { return seconds(m.TimeoutSeconds) }
 
-// Embedder names the embedder that indexed the chunks; queries must use the same one:
-// kind hashing is computed in process, any other kind through the OpenAI-compatible
-// endpoint at URL serving Model. BatchSize, ModelDir and Threads are the Python embedder's.
+// Embedder is the embedder section. searchapi embeds each query with the embedder the
+// collection it searches records (the hashing embedder in process, any other model through
+// the OpenAI-compatible endpoint at URL); Model is the one the first collection is built with,
+// and the others are the Python embedder's.
 type Embedder struct {
-	Kind      string `yaml:"kind"`
+	Model     string `yaml:"model"`
 	Dim       int    `yaml:"dim"`
 	BatchSize int    `yaml:"batch_size"`
-	Model     string `yaml:"model"`
-	ModelDir  string `yaml:"model_dir"`
+	ModelsDir string `yaml:"models_dir"`
 	Threads   int    `yaml:"threads"`
 	URL       string `yaml:"url"`
 }
+
+// Hashing is the name of the embedder searchapi computes itself.
+const Hashing = "hashing"
 
 // Auth maps API keys to tenants; empty means no authentication.
 type Auth struct {
@@ -149,8 +152,7 @@ func Defaults() Config {
 			HNSWM: 16, HNSWEfConstruction: 200, TimeoutSeconds: 30},
 		Ingest: Ingest{PublicURL: "http://127.0.0.1:8081", MaxBodyBytes: 16 << 20, MaxDocumentBytes: 1 << 20,
 			MaxFileBytes: 16 << 20, MaxBatchDocuments: 1000, MaxMetadataBytes: 16 << 10, QueueBound: 1000, RetryAfterSeconds: 5},
-		Embedder: Embedder{Kind: "hashing", Dim: 384, BatchSize: 32, Model: "all-MiniLM-L6-v2",
-			ModelDir: ".sluice/models/all-MiniLM-L6-v2"},
+		Embedder: Embedder{Model: Hashing, Dim: 384, BatchSize: 32, ModelsDir: ".sluice/models"},
 		SearchAPI: SearchAPI{
 			Host: "127.0.0.1", Port: 8080, DefaultK: 10, MaxK: 100, MaxOffset: 1000,
 			MaxQueryChars: 2000, Candidates: 100, CacheSize: 4096, RequestTimeoutSeconds: 10,
@@ -247,13 +249,12 @@ func (c Config) validate() error {
 	check(m.TimeoutSeconds > 0, "milvus.timeout_seconds: must be positive")
 
 	e := c.Embedder
-	check(e.Kind == "hashing" || e.Kind == "minilm", "embedder.kind: %q is not one of hashing, minilm", e.Kind)
+	check(e.Model != "", "embedder.model: required")
 	within("embedder.dim", e.Dim, 8, 32768)
 	within("embedder.batch_size", e.BatchSize, 1, 4096)
 	within("embedder.threads", e.Threads, 0, 256)
-	check(e.Kind == "hashing" || e.URL != "",
-		"embedder.url: required for embedder.kind %q (searchapi embeds queries through that endpoint)", e.Kind)
-	check(e.Kind == "hashing" || e.Model != "", "embedder.model: required for embedder.kind %q", e.Kind)
+	check(e.Model == Hashing || e.URL != "",
+		"embedder.url: required for embedder.model %q (searchapi embeds queries through that endpoint)", e.Model)
 
 	for key, tenant := range c.Auth.APIKeys {
 		check(key != "" && tenant != "", "auth.api_keys: keys and tenants must not be empty")

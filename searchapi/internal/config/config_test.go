@@ -35,7 +35,7 @@ func TestLoad(t *testing.T) {
 			check: func(c Config) bool {
 				return c.SearchAPI.Port == 9000 && c.SearchAPI.MaxK == 60 && c.Milvus.Collection == "chunks"
 			}},
-		{name: "defaults fill the rest", check: func(c Config) bool { return c.SearchAPI.DefaultK == 10 && c.Embedder.Kind == "hashing" }},
+		{name: "defaults fill the rest", check: func(c Config) bool { return c.SearchAPI.DefaultK == 10 && c.Embedder.Model == Hashing }},
 		{name: "environment overrides", env: []string{"SLUICE_SEARCHAPI__PORT=9100", "SLUICE_MILVUS__URI=http://m:1"},
 			check: func(c Config) bool { return c.SearchAPI.Port == 9100 && c.Milvus.URI == "http://m:1" }},
 		{name: "the platform's PORT", env: []string{"PORT=8181"},
@@ -53,11 +53,11 @@ func TestLoad(t *testing.T) {
 			check: func(c Config) bool { return c.Auth.APIKeys["k9"] == "acme" }},
 		{name: "every problem is named", env: []string{"SLUICE_MILVUS__HNSW_M=x", "SLUICE_EMBEDDER__DIM=big"},
 			fails: "embedder.dim: expected an integer, got \"big\"\n  milvus.hnsw_m: expected an integer, got \"x\""},
-		{name: "a model embedder needs a model", env: []string{"SLUICE_EMBEDDER__KIND=minilm", "SLUICE_EMBEDDER__URL=http://e", "SLUICE_EMBEDDER__MODEL="},
+		{name: "an embedder needs a model", env: []string{"SLUICE_EMBEDDER__URL=http://e", "SLUICE_EMBEDDER__MODEL="},
 			fails: "embedder.model: required"},
 		{name: "out of range", env: []string{"SLUICE_SEARCHAPI__DEFAULT_K=70"}, fails: "searchapi.default_k"},
-		{name: "a model embedder needs a url", env: []string{"SLUICE_EMBEDDER__KIND=minilm"}, fails: "embedder.url"},
-		{name: "a model embedder through its endpoint", env: []string{"SLUICE_EMBEDDER__KIND=minilm", "SLUICE_EMBEDDER__URL=http://e/v1/embeddings"},
+		{name: "a model embedder needs a url", env: []string{"SLUICE_EMBEDDER__MODEL=all-MiniLM-L6-v2"}, fails: "embedder.url"},
+		{name: "a model embedder through its endpoint", env: []string{"SLUICE_EMBEDDER__MODEL=all-MiniLM-L6-v2", "SLUICE_EMBEDDER__URL=http://e/v1/embeddings"},
 			check: func(c Config) bool {
 				return c.Embedder.URL == "http://e/v1/embeddings" && c.Embedder.Model == "all-MiniLM-L6-v2"
 			}},

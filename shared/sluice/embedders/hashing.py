@@ -23,6 +23,7 @@ import math
 import struct
 from itertools import pairwise
 
+from sluice.embedders.catalogue import TextKind
 from sluice.embedders.identity import HASHING_VERSION, EmbedderIdentity
 
 _SIGN_BIT = 1 << 63
@@ -54,8 +55,9 @@ class HashingEmbedder:
     def warm(self) -> None:
         """Nothing to load."""
 
-    def embed(self, texts: list[str]) -> list[list[float]]:
-        """One unit vector per text (zero vector for a text without tokens)."""
+    def embed(self, texts: list[str], kind: TextKind = "passage") -> list[list[float]]:
+        """One unit vector per text (zero vector for a text without tokens); queries and
+        passages alike."""
         return [self._embed_one(text) for text in texts]
 
     def _embed_one(self, text: str) -> list[float]:

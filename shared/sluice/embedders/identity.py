@@ -29,7 +29,3 @@ class EmbedderIdentity(BaseModel):
 
 HASHING_VERSION = "1"
 """The feature-hashing algorithm's version (`sluice.embedders.hashing`, and its Go port)."""
-
-MODEL_VERSIONS = {"minilm": "onnx-fp32-53aa51172d14"}
-"""The version of each model kind's build that `make model` exports (the manifest records it;
-a model folder holding another build is refused at load)."""

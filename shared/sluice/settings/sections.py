@@ -12,7 +12,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sluice.embedders.identity import HASHING_VERSION, MODEL_VERSIONS, EmbedderIdentity
+from sluice.embedders.catalogue import HASHING, MODELS, ModelCard, card
+from sluice.embedders.identity import EmbedderIdentity
 from sluice.extract.result import Limits
 
 Transport = Literal["rq", "broker"]
@@ -142,23 +143,33 @@ class ChunkerSettings(Section):
 
 
 class EmbedderSettings(Section):
-    """Which embedder turns chunks into vectors."""
+    """Which embedder turns chunks into vectors: a card of `sluice.embedders.catalogue`. It is
+    the model the first collection is built with; `sluice models migrate` changes it later,
+    and from then on the recorded model state decides (docs/models.md)."""
 
-    kind: Literal["hashing", "minilm"] = "hashing"
-    dim: int = Field(384, ge=8, le=32_768)
+    model: str = HASHING
+    dim: int = Field(384, ge=8, le=32_768)  # the hashing embedder's (a model has its own)
     batch_size: int = Field(32, ge=1, le=4096)
-    model: str = "all-MiniLM-L6-v2"
-    model_dir: Path = Path(".sluice/models/all-MiniLM-L6-v2")
+    models_dir: Path = Path(".sluice/models")  # <models_dir>/<model>: made by `make model`
     threads: int = Field(0, ge=0, le=256)
     url: str = ""
+
+    @field_validator("model")
+    @classmethod
+    def _shipped(cls, name: str) -> str:
+        if name != HASHING and name not in MODELS:
+            raise ValueError(f"{name!r} is not one of {', '.join([HASHING, *MODELS])}")
+        return name
+
+    def card(self) -> ModelCard:
+        """The card of the model these settings name."""
+        return card(self.model, self.dim)
 
     def identity(self) -> EmbedderIdentity:
         """The identity of the embedder these settings declare, known without loading a model:
         every process (ingest, index, the worker) uses it; transform and embed check that the
         model folder holds exactly this one."""
-        if self.kind == "hashing":
-            return EmbedderIdentity(name="hashing", dim=self.dim, version=HASHING_VERSION)
-        return EmbedderIdentity(name=self.model, dim=self.dim, version=MODEL_VERSIONS[self.kind])
+        return self.card().identity
 
 
 class ExtractSettings(Section):

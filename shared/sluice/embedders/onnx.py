@@ -1,7 +1,8 @@
-"""The all-MiniLM-L6-v2 sentence embedder: ONNX Runtime and `tokenizers`, no torch.
+"""The ONNX sentence embedders (all-MiniLM-L6-v2 and the others of the catalogue): ONNX Runtime
+and `tokenizers`, no torch.
 
-The model directory is built once by `make model`
-(`uv run python tools/model/export_minilm.py --out <dir>`) and holds:
+A model's directory (`<embedder.models_dir>/<name>`) is built once by `make model MODEL=<name>`
+and holds, for all-MiniLM-L6-v2:
 
 - `model.onnx`: the BERT encoder exported from sentence-transformers' weights, inputs
   `input_ids`, `attention_mask`, `token_type_ids` (int64, shape batch x sequence), output
@@ -28,6 +29,7 @@ import onnxruntime as ort
 from numpy.typing import NDArray
 from tokenizers import Tokenizer
 
+from sluice.embedders.catalogue import ModelCard, TextKind
 from sluice.embedders.identity import EmbedderIdentity
 from sluice.embedders.manifest import how_to_build, load_manifest
 from sluice.errors import ConfigError
@@ -49,13 +51,13 @@ def _load_tokenizer(path: Path, max_tokens: int) -> Tokenizer:
         tokenizer = Tokenizer.from_file(str(path))
     except Exception as error:  # tokenizers raises a bare Exception for unreadable files
         raise ConfigError(
-            f"embedder.model_dir: {path} cannot be loaded ({error}); " + how_to_build(path.parent)
+            f"embedder.models_dir: {path} cannot be loaded ({error}); " + how_to_build(path.parent)
         ) from error
     shipped = tokenizer.padding or {}
     pad_token = str(shipped.get("pad_token") or "[PAD]")
     pad_id = tokenizer.token_to_id(pad_token)
     if pad_id is None:
-        raise ConfigError(f"embedder.model_dir: {path} has no padding token {pad_token!r}")
+        raise ConfigError(f"embedder.models_dir: {path} has no padding token {pad_token!r}")
     tokenizer.no_padding()
     tokenizer.no_truncation()
     tokenizer.enable_truncation(max_length=max_tokens)
@@ -63,10 +65,11 @@ def _load_tokenizer(path: Path, max_tokens: int) -> Tokenizer:
     return tokenizer
 
 
-class MiniLmEmbedder:
-    """all-MiniLM-L6-v2 on ONNX Runtime (CPU, fp32): mean-pooled, L2-normalised 384-d vectors."""
+class OnnxEmbedder:
+    """A catalogue model on ONNX Runtime (CPU): mean-pooled, L2-normalised vectors; the folder
+    must hold the build the card names."""
 
-    def __init__(self, model_dir: Path, threads: int = 0) -> None:
+    def __init__(self, card: ModelCard, model_dir: Path, threads: int = 0) -> None:
         model_dir = Path(model_dir)
         missing = [name for name in MODEL_FILES if not (model_dir / name).is_file()]
         if missing:
@@ -76,15 +79,21 @@ class MiniLmEmbedder:
                 else f"{model_dir} lacks {', '.join(missing)}"
             )
             raise ConfigError(
-                f"embedder.model_dir: the MiniLM model is missing ({where}); "
+                f"embedder.models_dir: the {card.name} model is missing ({where}); "
                 + how_to_build(model_dir)
             )
         manifest = load_manifest(model_dir)
         self.model_dir = model_dir
         self.max_tokens: int = manifest["max_tokens"]
+        self.card = card
         self.identity = EmbedderIdentity(
             name=manifest["name"], dim=manifest["dim"], version=manifest["version"]
         )
+        if self.identity != card.identity:
+            raise ConfigError(
+                f"embedder: {model_dir} holds {self.identity.key}, not {card.identity.key}; "
+                + how_to_build(model_dir)
+            )
         self._tokenizer = _load_tokenizer(model_dir / "tokenizer.json", self.max_tokens)
 
         options = ort.SessionOptions()
@@ -114,28 +123,29 @@ class MiniLmEmbedder:
             )
         except Exception as error:  # onnxruntime raises its own unexported exception types
             raise ConfigError(
-                f"embedder.model_dir: {model} cannot be loaded ({error}); "
+                f"embedder.models_dir: {model} cannot be loaded ({error}); "
                 + how_to_build(self.model_dir)
             ) from error
         inputs = {i.name for i in session.get_inputs()}
         if not set(_INPUTS) <= inputs:
             raise ConfigError(
-                f"embedder.model_dir: {model} has inputs {sorted(inputs)}, expected {list(_INPUTS)}"
+                f"embedder.models_dir: {model} has inputs {sorted(inputs)}, "
+                f"expected {list(_INPUTS)}"
             )
         width = session.get_outputs()[0].shape[-1]
         if isinstance(width, int) and width != self.identity.dim:
             raise ConfigError(
-                f"embedder.model_dir: model.onnx gives {width}-d vectors, "
+                f"embedder.models_dir: model.onnx gives {width}-d vectors, "
                 f"the manifest says {self.identity.dim}"
             )
         self._session, self._session_pid = session, os.getpid()
 
-    def embed(self, texts: list[str]) -> list[list[float]]:
+    def embed(self, texts: list[str], kind: TextKind = "passage") -> list[list[float]]:
         """One unit vector (float32 values) per text, in order; the batch is run as given."""
         self.warm()
         if not texts:
             return []
-        encodings = self._tokenizer.encode_batch(texts)
+        encodings = self._tokenizer.encode_batch(self.card.prefixed(texts, kind))
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
