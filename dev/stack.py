@@ -39,7 +39,7 @@ from sluice.settings.loading import CONF_DIR_VARIABLE
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-FUNCTIONS = ("ingest", "transform", "index", "embed")  # functions/<name>/main.py, target <name>
+FUNCTIONS = ("ingest", "transform", "index", "embed", "models")  # functions/<name>/main.py
 HTTP_SERVICES = (*FUNCTIONS, "searchapi")
 DEFAULT_PORTS = {
     "redis": 6379,
@@ -48,6 +48,7 @@ DEFAULT_PORTS = {
     "transform": 8082,
     "index": 8083,
     "embed": 8084,
+    "models": 8086,
     "searchapi": 8080,
     "exporter": 9100,  # the workers' /metrics follow: 9101, 9102, ... (see worker_names)
     "prometheus": 9090,  # only with Stack(prometheus=True)
@@ -55,13 +56,13 @@ DEFAULT_PORTS = {
 SCRAPE_CONFIG = ROOT / "conf" / "observability" / "prometheus" / "prometheus.yml"
 MODELS_DIR = ROOT / ".sluice" / "models"
 DEFAULT_MODEL = "all-MiniLM-L6-v2"  # conf/sluice.yaml's embedder.model
-SECRETS = ("redis_password", "internal_token")
+SECRETS = ("redis_password", "internal_token", "admin_key")
 
 
 def stack_secrets(directory: Path) -> dict[str, str]:
     """The stack's credentials, generated on first use and kept in `<dir>/secrets/` (owner
-    only): the Redis password every client sends, and the internal token the workers and
-    searchapi present to transform, index and embed."""
+    only): the Redis password every client sends, the internal token the workers and
+    searchapi present to transform, index and embed, and the models function's admin key."""
     folder = directory / "secrets"
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     values = {}
@@ -163,6 +164,10 @@ class Stack:
             return f"redis://:{password}@127.0.0.1:{self.ports['redis']}/0"
         return f"http://127.0.0.1:{self.ports[name]}"
 
+    def admin_headers(self) -> dict[str, str]:
+        """What a caller of the models function's admin API presents (the admin key)."""
+        return {"Authorization": f"Bearer {self.secrets['admin_key']}"}
+
     def internal_headers(self) -> dict[str, str]:
         """What a caller of transform, index or embed presents (the internal token)."""
         return {"Authorization": f"Bearer {self.secrets['internal_token']}"}
@@ -174,6 +179,7 @@ class Stack:
             "SLUICE_CONF_DIR": str(ROOT / "conf"),
             "SLUICE_REDIS__URL": self.url("redis"),
             "SLUICE_INTERNAL__TOKEN": self.secrets["internal_token"],
+            "SLUICE_MODELS__ADMIN_KEY": self.secrets["admin_key"],
             "SLUICE_MILVUS__URI": self.url("milvus"),
             "SLUICE_INGEST__PUBLIC_URL": self.url("ingest"),
             "SLUICE_ROUTING__SUBSCRIBERS__TRANSFORM__URL": self.url("transform") + "/",

@@ -22,7 +22,6 @@ import httpx
 from dependency_injector import containers, providers
 from redis import Redis
 
-from sluice.embedders.identity import EmbedderIdentity
 from sluice.routing import Publisher, Router, create_router
 from sluice.settings import (
     MilvusSettings,
@@ -33,10 +32,11 @@ from sluice.settings import (
 )
 from sluice.stores.blobs import BlobStore
 from sluice.stores.documents import DocumentStore
+from sluice.stores.models import ModelStates
 
 if TYPE_CHECKING:
     from sluice.rq.dlq import DeadLetters
-    from sluice.stores.milvus import ChunkStore
+    from sluice.stores.milvus import ChunkStores
 
 
 def redis_client(url: str) -> Iterator[Redis]:
@@ -53,14 +53,13 @@ def http_client() -> Iterator[httpx.Client]:
     client.close()
 
 
-def chunk_store(settings: MilvusSettings, identity: EmbedderIdentity) -> Iterator[ChunkStore]:
-    """The Milvus chunk collection of the embedder (created if missing), closed at shutdown."""
-    from sluice.stores.milvus import ChunkStore
+def chunk_stores(settings: MilvusSettings) -> Iterator[ChunkStores]:
+    """The Milvus chunk collections (one per model kept), closed at shutdown."""
+    from sluice.stores.milvus import ChunkStores
 
-    store = ChunkStore(settings, identity)
-    store.ensure_collection()
-    yield store
-    store.close()
+    stores = ChunkStores(settings)
+    yield stores
+    stores.close()
 
 
 def rq_publisher(routing: RoutingSettings, redis: Redis) -> Publisher:
@@ -80,11 +79,10 @@ class Gateways(containers.DeclarativeContainer):
 
     redis = providers.Resource(redis_client, config.provided.redis.url)
     http = providers.Resource(http_client)
-    chunks = providers.Resource(
-        chunk_store, config.provided.milvus, config.provided.embedder.identity.call()
-    )
+    chunks = providers.Resource(chunk_stores, config.provided.milvus)
 
     documents = providers.Singleton(DocumentStore, redis, config.provided.redis.key_prefix)
+    models = providers.Singleton(ModelStates, redis, config.provided.redis.key_prefix)
     blobs = providers.Singleton(
         BlobStore,
         redis,

@@ -52,6 +52,20 @@ class NotFound(SluiceError):
     code = "not_found"
 
 
+class Forbidden(SluiceError):
+    """A valid credential that may not do this (the admin API without its key)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class Conflict(SluiceError):
+    """The request contradicts the current state (a model change already under way)."""
+
+    status = 409
+    code = "conflict"
+
+
 class MethodNotAllowed(SluiceError):
     """The route exists but not for this HTTP method."""
 

@@ -18,6 +18,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -69,6 +70,16 @@ MILVUS_WRITE_DURATION = Histogram(
     "sluice_milvus_write_duration_seconds",
     "Time of a Milvus write, by operation.",
     ["operation"],
+)
+MIGRATION_COPIED = Counter(
+    "sluice_migration_copied_documents_total",
+    "Documents copied into another model's collection by the models function.",
+)
+MIGRATION_PENDING = Gauge(
+    "sluice_migration_pending_documents",
+    "Documents waiting to be copied into a model's collection (the models function).",
+    ["model"],
+    multiprocess_mode="mostrecent",
 )
 MILVUS_ROWS = Counter(
     "sluice_milvus_rows_total",

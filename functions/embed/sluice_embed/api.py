@@ -1,8 +1,11 @@
 """The embedding endpoint: OpenAI-compatible `POST /v1/embeddings`.
 
-It builds the embedder from the same settings and code as transform, so queries are embedded by
-exactly the model that embedded the chunks. searchapi calls it for dense and hybrid queries; any
-OpenAI-compatible server (e.g. Hugging Face TEI) serving the same model can replace it.
+It builds the embedders from the same catalogue and code as transform, so queries are embedded by
+exactly the model that embedded the chunks. `model` names the catalogue's model (default: the
+settings' `embedder.model`); each is loaded on first use, so that during a model change the old
+and the new one are both served. searchapi calls it for dense and hybrid queries, naming the
+model of the collection it searches; any OpenAI-compatible server (e.g. Hugging Face TEI)
+serving the same model can replace it.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from flask import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from sluice.codec import parse_json
-from sluice.embedders import Embedder, embed_in_batches
+from sluice.embedders import Embedders, embed_in_batches
+from sluice.embedders.catalogue import HASHING, MODELS, TextKind, card
 from sluice.errors import PayloadTooLarge, ValidationFailed
 from sluice.http import json_response, read_body, require_json
 
@@ -29,28 +33,32 @@ class EmbeddingsRequest(BaseModel):
 
     input: str | list[str] = Field(min_length=1)
     model: str | None = None
+    # Not OpenAI's: a model with prefixes (e5) embeds queries and passages differently.
+    input_type: TextKind = "query"
 
 
 class EmbeddingsApi:
     """Answers `POST /v1/embeddings` with the pipeline's embedder."""
 
-    def __init__(self, embedder: Embedder, batch_size: int) -> None:
-        self.embedder = embedder
-        self.batch_size = batch_size
+    def __init__(self, embedders: Embedders) -> None:
+        self.embedders = embedders
+        self.batch_size = embedders.settings.batch_size
 
     def handle(self, request: Request) -> Response:
         """Embed the inputs; the answer follows OpenAI's shape."""
         require_json(request)
         body = EmbeddingsRequest.model_validate(parse_json(read_body(request, MAX_BODY_BYTES)))
-        identity = self.embedder.identity
-        if body.model not in (None, "", identity.name):
+        name = body.model or self.embedders.settings.model
+        if name != HASHING and name not in MODELS:
             raise ValidationFailed(
-                f"model {body.model!r} is not served here; this endpoint serves {identity.name!r}",
+                f"model {name!r} is not served here; these are: {', '.join([HASHING, *MODELS])}",
                 code="model_not_found",
             )
         texts = [body.input] if isinstance(body.input, str) else body.input
         self._check(texts)
-        vectors = embed_in_batches(self.embedder, texts, self.batch_size)
+        embedder = self.embedders.get(card(name, self.embedders.settings.dim).identity)
+        identity = embedder.identity
+        vectors = embed_in_batches(embedder, texts, self.batch_size, body.input_type)
         tokens = sum(len(text.split()) for text in texts)
         data: list[dict[str, Any]] = [
             {"object": "embedding", "index": index, "embedding": vector}

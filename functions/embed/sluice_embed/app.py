@@ -15,6 +15,6 @@ def create_app(container: EmbedContainer) -> FunctionApp:
     return FunctionApp(
         "embed",
         [Route("/v1/embeddings", ("POST",), api.handle)],
-        readiness=api.embedder.warm,
+        readiness=lambda: api.embedders.get(config.embedder.identity()).warm(),
         internal_token=config.internal.value(),
     )

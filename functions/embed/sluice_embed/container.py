@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
-from sluice.embedders import create_embedder
+from sluice.embedders import Embedders
 from sluice.settings import EmbedConfig, load_settings
 from sluice_embed.api import EmbeddingsApi
 
@@ -13,5 +13,5 @@ class EmbedContainer(containers.DeclarativeContainer):
     """Everything the embedding endpoint builds once per process."""
 
     config = providers.Singleton(load_settings, EmbedConfig)
-    embedder = providers.Singleton(create_embedder, config.provided.embedder)
-    api = providers.Singleton(EmbeddingsApi, embedder, config.provided.embedder.batch_size)
+    embedders = providers.Singleton(Embedders, config.provided.embedder)
+    api = providers.Singleton(EmbeddingsApi, embedders)

@@ -25,7 +25,7 @@ def create_app(container: IndexContainer) -> FunctionApp:
 
     def ready() -> None:
         redis.ping()
-        service.chunks.ping()
+        service.ping()
 
     return FunctionApp(
         "index",

@@ -20,5 +20,7 @@ class IndexContainer(containers.DeclarativeContainer):
         gateways.chunks,
         gateways.documents,
         gateways.blobs,
+        gateways.models,
+        config.provided.embedder.identity.call(),
         config.provided.index,
     )

@@ -26,6 +26,7 @@ class IngestContainer(containers.DeclarativeContainer):
         gateways.router,
         keys_required=authenticator.provided.enabled,
         identity=config.provided.embedder.identity.call(),
+        models=gateways.models,
     )
     dead_letters = providers.Singleton(
         dead_letters, config.provided.routing, gateways.redis, gateways.router

@@ -33,6 +33,7 @@ from sluice.routing import Router
 from sluice.settings import IngestSettings
 from sluice.stores.blobs import BlobStore
 from sluice.stores.documents import DocumentPage, DocumentStore
+from sluice.stores.models import ModelStates
 from sluice.tracing import TraceContext
 from sluice_ingest.files import FileIn
 
@@ -70,9 +71,12 @@ class IngestService:
         router: Router,
         keys_required: bool,
         identity: EmbedderIdentity,
+        models: ModelStates,
     ) -> None:
         self.settings = settings
-        self.identity = identity  # a version indexed by another embedder is accepted again
+        # a version indexed by another embedder than the active one is accepted again
+        self.identity = identity
+        self.models = models
         self.documents = documents
         self.blobs = blobs
         self.router = router
@@ -99,7 +103,9 @@ class IngestService:
         sources = [self._source(item, tenant, accepted_at) for item in batch]
         # Each version's record, source and in-flight entry are written together: if ingest
         # dies before the events are published, the reconciler publishes them from the source.
-        outcomes = self.documents.accept_many(sources, self.identity.key)
+        outcomes = self.documents.accept_many(
+            sources, self.models.active_embedder(self.identity).key
+        )
         results = [
             Submitted(
                 source.id,

@@ -20,7 +20,7 @@ def create_app(container: TransformContainer) -> FunctionApp:
 
     def ready() -> None:
         redis.ping()
-        service.embedder.warm()
+        service.embedder().warm()
 
     return FunctionApp(
         "transform",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dependency_injector import containers, providers
 
 from sluice.containers import Gateways
-from sluice.embedders import create_embedder
+from sluice.embedders import Embedders
 from sluice.settings import TransformConfig, load_settings
 from sluice_transform.service import TransformService
 
@@ -16,13 +16,13 @@ class TransformContainer(containers.DeclarativeContainer):
     config = providers.Singleton(load_settings, TransformConfig)
     gateways = providers.Container(Gateways, config=config)
 
-    embedder = providers.Singleton(create_embedder, config.provided.embedder)
+    embedders = providers.Singleton(Embedders, config.provided.embedder)
     service = providers.Singleton(
         TransformService,
         config.provided.chunker,
         config.provided.extract,
-        embedder,
-        config.provided.embedder.batch_size,
+        embedders,
+        gateways.models,
         gateways.documents,
         gateways.blobs,
     )

@@ -16,7 +16,8 @@ from pathlib import PurePosixPath
 from cloudevents.http import CloudEvent
 
 from sluice.chunker import Chunk, chunk_blocks, search_text
-from sluice.embedders import Embedder, embed_in_batches
+from sluice.embedders import Embedder, Embedders, embed_in_batches
+from sluice.embedders.identity import EmbedderIdentity
 from sluice.errors import ValidationFailed
 from sluice.events import (
     DOCUMENT_EMBEDDED,
@@ -35,6 +36,7 @@ from sluice.metrics import CHUNKS_PER_DOCUMENT, DOCUMENTS, EXTRACT_DURATION
 from sluice.settings import ChunkerSettings, ExtractSettings
 from sluice.stores.blobs import BlobStore
 from sluice.stores.documents import DocumentStore
+from sluice.stores.models import ModelStates
 from sluice.tracing import continue_from, from_event
 
 log = logging.getLogger(__name__)
@@ -57,15 +59,16 @@ class TransformService:
         self,
         chunker: ChunkerSettings,
         extract_settings: ExtractSettings,
-        embedder: Embedder,
-        batch_size: int,
+        embedders: Embedders,
+        models: ModelStates,
         documents: DocumentStore,
         blobs: BlobStore,
     ) -> None:
         self.chunker = chunker
         self.extract = extract_settings
-        self.embedder = embedder
-        self.batch_size = batch_size
+        self.embedders = embedders
+        self.models = models
+        self.batch_size = embedders.settings.batch_size
         self.documents = documents
         self.blobs = blobs
 
@@ -87,11 +90,13 @@ class TransformService:
                 if ready is not None:
                     prepared.append(ready)
         texts = [search_text(p.title, c.text, c.section) for p in prepared for c in p.chunks]
-        vectors = iter(embed_in_batches(self.embedder, texts, self.batch_size))
+        embedder = self.embedder()
+        vectors = iter(embed_in_batches(embedder, texts, self.batch_size))
         embedded = []
         for ready in prepared:
             with document_context(ready.doc.tenant, ready.doc.id, spans[ready.doc.ref()]):
-                embedded.append(self._embedded(ready, [next(vectors) for _ in ready.chunks]))
+                vectors_of = [next(vectors) for _ in ready.chunks]
+                embedded.append(self._embedded(ready, embedder.identity, vectors_of))
         done = self.documents.transition_many(
             [
                 Transition(d.tenant, d.id, d.version, Status.EMBEDDED, {"chunks": len(d.chunks)})
@@ -105,6 +110,10 @@ class TransformService:
             )
             for doc in embedded
         ]
+
+    def embedder(self) -> Embedder:
+        """The embedder of the active collection (it changes with `sluice models migrate`)."""
+        return self.embedders.get(self.models.active_embedder(self.embedders.settings.identity()))
 
     def _prepare(self, doc: DocumentAccepted) -> _Prepared | None:
         """The version's title and chunks; None (and the version failed) if its file cannot be
@@ -154,7 +163,9 @@ class TransformService:
             DOCUMENTS.labels(Status.FAILED).inc()
         log.warning("failed: %s", reason, extra={"version": doc.version})
 
-    def _embedded(self, ready: _Prepared, vectors: list[list[float]]) -> DocumentEmbedded:
+    def _embedded(
+        self, ready: _Prepared, identity: EmbedderIdentity, vectors: list[list[float]]
+    ) -> DocumentEmbedded:
         doc, chunks = ready.doc, ready.chunks
         CHUNKS_PER_DOCUMENT.observe(len(chunks))
         log.info("embedded", extra={"version": doc.version, "chunks": len(chunks)})
@@ -165,7 +176,7 @@ class TransformService:
             title=ready.title,
             metadata=doc.metadata,
             accepted_at=doc.accepted_at,
-            embedder=self.embedder.identity,
+            embedder=identity,
             chunks=[
                 EmbeddedChunk(
                     chunk=c.number,

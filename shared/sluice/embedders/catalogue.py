@@ -57,6 +57,26 @@ MODELS: dict[str, ModelCard] = {
             runtime="onnx",
             description="sentence-transformers/all-MiniLM-L6-v2, fp32 (the default)",
         ),
+        ModelCard(
+            name="all-MiniLM-L6-v2-int8",
+            dim=384,
+            version="onnx-int8pc-11588f60f289",
+            runtime="onnx",
+            description=(
+                "all-MiniLM-L6-v2 fused and int8-quantised per channel at export: ~1.7x the "
+                "fp32 throughput, cosine ~0.997 to its vectors"
+            ),
+        ),
+        ModelCard(
+            name="e5-small-v2",
+            dim=384,
+            version="onnx-int8-7d9092cb25f2",
+            runtime="onnx",
+            description="intfloat/e5-small-v2, int8 (Xenova's export), 12 layers, 512 tokens",
+            query_prefix="query: ",
+            passage_prefix="passage: ",
+            max_tokens=512,
+        ),
     )
 }
 """The model cards by name (the hashing embedder's card depends on its dimension: `card`)."""

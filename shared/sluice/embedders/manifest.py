@@ -12,10 +12,11 @@ DEFAULT_MAX_TOKENS = 256
 
 
 def how_to_build(model_dir: Path) -> str:
-    """The instruction that makes a missing or broken model folder."""
+    """The instruction that makes a missing or broken model folder (`<models_dir>/<name>`)."""
+    name = model_dir.name
     return (
-        "build it with `make model`, i.e. "
-        f"`uv run python tools/model/export_minilm.py --out {model_dir}`"
+        f"build it with `make model MODEL={name}`, i.e. "
+        f"`uv run python tools/model/build.py --model {name} --models-dir {model_dir.parent}`"
     )
 
 
@@ -28,11 +29,11 @@ def load_manifest(model_dir: Path) -> dict[str, Any]:
         max_tokens = manifest.get("max_tokens", DEFAULT_MAX_TOKENS)
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ConfigError(
-            f"embedder.model_dir: {path} is not a valid model manifest ({error}); "
+            f"embedder.models_dir: {path} is not a valid model manifest ({error}); "
             + how_to_build(model_dir)
         ) from error
     if not (isinstance(name, str) and isinstance(version, str)):
-        raise ConfigError(f"embedder.model_dir: {path}: name and version must be strings")
+        raise ConfigError(f"embedder.models_dir: {path}: name and version must be strings")
     if not (isinstance(dim, int) and dim > 0 and isinstance(max_tokens, int) and max_tokens > 2):
-        raise ConfigError(f"embedder.model_dir: {path}: dim and max_tokens must be positive ints")
+        raise ConfigError(f"embedder.models_dir: {path}: dim and max_tokens must be positive ints")
     return {"name": name, "dim": dim, "version": version, "max_tokens": max_tokens}

@@ -1,21 +1,23 @@
-"""The ONNX sentence embedders (all-MiniLM-L6-v2 and the others of the catalogue): ONNX Runtime
-and `tokenizers`, no torch.
+"""The ONNX sentence embedders of the catalogue (all-MiniLM-L6-v2, its int8 build, e5-small-v2):
+ONNX Runtime and `tokenizers`, no torch.
 
 A model's directory (`<embedder.models_dir>/<name>`) is built once by `make model MODEL=<name>`
-and holds, for all-MiniLM-L6-v2:
+(`tools/model/build.py`; docs/models.md) and holds:
 
-- `model.onnx`: the BERT encoder exported from sentence-transformers' weights, inputs
-  `input_ids`, `attention_mask`, `token_type_ids` (int64, shape batch x sequence), output
-  `last_hidden_state` (float32, batch x sequence x 384);
-- `tokenizer.json`: the shipped WordPiece tokenizer; its fixed 128-token padding and truncation
-  are replaced at load by sentence-transformers' settings: truncate at `max_tokens` (256), pad to
-  the longest text of the batch;
-- `manifest.json`: name, dim, max_tokens, version and the files' SHA-256.
+- `model.onnx`: a BERT encoder, inputs `input_ids`, `attention_mask` and (if the graph has it)
+  `token_type_ids` (int64, shape batch x sequence; the types all zero), output
+  `last_hidden_state` (float32, batch x sequence x dim);
+- `tokenizer.json`: the model's WordPiece tokenizer; whatever padding and truncation it ships
+  with are replaced at load by sentence-transformers' settings: truncate at the card's
+  `max_tokens` (256 for MiniLM, 512 for e5), pad to the longest text of the batch with the
+  tokenizer's own padding token (`[PAD]` when it names none);
+- `manifest.json`: name, dim, max_tokens, version and the files' SHA-256; it must describe the
+  build the card names (identity and token limit), else the folder is refused.
 
-A vector is the mean of the last hidden states over the attention mask, L2-normalised, as
-sentence-transformers computes it (cosine >= 0.999 against its vectors; see
-`tests/shared/test_minilm_embedder.py`). Padding does not change a text's vector, so the caller
-may batch freely.
+Texts get the card's query or passage prefix (e5: `query: ` / `passage: `). A vector is the mean
+of the last hidden states over the attention mask, L2-normalised (the cards' pooling), as
+sentence-transformers computes it (tests/shared/test_onnx_embedders.py). Padding does not change
+a text's vector, so the caller may batch freely.
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ from sluice.embedders.manifest import how_to_build, load_manifest
 from sluice.errors import ConfigError
 
 MODEL_FILES = ("manifest.json", "tokenizer.json", "model.onnx")
-_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+_REQUIRED_INPUTS = ("input_ids", "attention_mask")
+_OPTIONAL_INPUTS = ("token_type_ids",)  # fed as zeros when the graph takes it
+_OUTPUT = "last_hidden_state"
 
 
 def default_threads() -> int:
@@ -82,9 +86,11 @@ class OnnxEmbedder:
                 f"embedder.models_dir: the {card.name} model is missing ({where}); "
                 + how_to_build(model_dir)
             )
+        if card.runtime != "onnx" or card.pooling != "mean":
+            raise ConfigError(f"embedder: {card.name} is not a mean-pooled ONNX model")
         manifest = load_manifest(model_dir)
         self.model_dir = model_dir
-        self.max_tokens: int = manifest["max_tokens"]
+        self.max_tokens: int = card.max_tokens
         self.card = card
         self.identity = EmbedderIdentity(
             name=manifest["name"], dim=manifest["dim"], version=manifest["version"]
@@ -94,6 +100,12 @@ class OnnxEmbedder:
                 f"embedder: {model_dir} holds {self.identity.key}, not {card.identity.key}; "
                 + how_to_build(model_dir)
             )
+        if manifest["max_tokens"] != card.max_tokens:
+            raise ConfigError(
+                f"embedder: {model_dir} was built for {manifest['max_tokens']} tokens, the "
+                f"{card.name} card says {card.max_tokens}; " + how_to_build(model_dir)
+            )
+        self._inputs: tuple[str, ...] = ()
         self._tokenizer = _load_tokenizer(model_dir / "tokenizer.json", self.max_tokens)
 
         options = ort.SessionOptions()
@@ -127,17 +139,25 @@ class OnnxEmbedder:
                 + how_to_build(self.model_dir)
             ) from error
         inputs = {i.name for i in session.get_inputs()}
-        if not set(_INPUTS) <= inputs:
+        unknown = inputs - set(_REQUIRED_INPUTS) - set(_OPTIONAL_INPUTS)
+        if not set(_REQUIRED_INPUTS) <= inputs or unknown:
             raise ConfigError(
-                f"embedder.models_dir: {model} has inputs {sorted(inputs)}, "
-                f"expected {list(_INPUTS)}"
+                f"embedder.models_dir: {model} has inputs {sorted(inputs)}, expected "
+                f"{list(_REQUIRED_INPUTS)} and optionally {list(_OPTIONAL_INPUTS)}"
             )
-        width = session.get_outputs()[0].shape[-1]
+        outputs = {o.name: o for o in session.get_outputs()}
+        if _OUTPUT not in outputs:
+            raise ConfigError(
+                f"embedder.models_dir: {model} has outputs {sorted(outputs)}, "
+                f"expected {_OUTPUT!r}"
+            )
+        width = outputs[_OUTPUT].shape[-1]
         if isinstance(width, int) and width != self.identity.dim:
             raise ConfigError(
                 f"embedder.models_dir: model.onnx gives {width}-d vectors, "
                 f"the manifest says {self.identity.dim}"
             )
+        self._inputs = tuple(name for name in _OPTIONAL_INPUTS if name in inputs)
         self._session, self._session_pid = session, os.getpid()
 
     def embed(self, texts: list[str], kind: TextKind = "passage") -> list[list[float]]:
@@ -148,9 +168,11 @@ class OnnxEmbedder:
         encodings = self._tokenizer.encode_batch(self.card.prefixed(texts, kind))
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        feed = {"input_ids": ids, "attention_mask": mask}
+        for name in self._inputs:  # token_type_ids: one segment
+            feed[name] = np.zeros_like(ids)
         assert self._session is not None  # warm() made it
-        (hidden,) = self._session.run(["last_hidden_state"], feed)
+        (hidden,) = self._session.run([_OUTPUT], feed)
         vectors: list[list[float]] = mean_pool_normalise(np.asarray(hidden), mask).tolist()
         return vectors
 

@@ -22,6 +22,7 @@ from sluice.settings.sections import (
     InternalSettings,
     LoggingSettings,
     MilvusSettings,
+    ModelsSettings,
     RedisSettings,
     RoutingSettings,
     WorkerSettings,
@@ -84,6 +85,18 @@ class IndexConfig(ProcessSettings):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
 
+class ModelsConfig(ProcessSettings):
+    """The models function: model changes, copying chunks between collections."""
+
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    milvus: MilvusSettings = Field(default_factory=MilvusSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
+    models: ModelsSettings = Field(default_factory=ModelsSettings)
+    internal: InternalSettings = Field(default_factory=InternalSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+
+
 PROCESSES: tuple[type[ProcessSettings], ...] = (
     QueuesConfig,
     WorkerConfig,
@@ -91,6 +104,7 @@ PROCESSES: tuple[type[ProcessSettings], ...] = (
     EmbedConfig,
     TransformConfig,
     IndexConfig,
+    ModelsConfig,
 )
 GO_SECTIONS = frozenset({"searchapi"})
 SECTIONS = frozenset(name for config in PROCESSES for name in config.model_fields) | GO_SECTIONS

@@ -308,6 +308,29 @@ class IndexSettings(Section):
     lock_ttl_seconds: float = Field(10.0, gt=0, le=600)  # a dead writer's locks free after this
 
 
+class ModelsSettings(Section):
+    """The models function: model changes (`sluice models`) and its admin API."""
+
+    # the admin API's key (Authorization: Bearer); empty: the admin API refuses every call
+    admin_key: str = ""
+    admin_key_file: Path | None = None  # a mounted Secret holding the key, replacing admin_key
+    batch_documents: int = Field(16, ge=1, le=1000)  # documents copied per step
+    threads: int = Field(1, ge=0, le=256)  # onnxruntime threads of the copy's embedder
+    nice: int = Field(10, ge=0, le=19)  # the copy runs at this niceness: live work goes first
+    poll_seconds: float = Field(1.0, gt=0, le=60)  # how often an idle copier looks for work
+
+    @field_validator("admin_key_file")
+    @classmethod
+    def _readable(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            _read_token_file(path)
+        return path
+
+    def key(self) -> str:
+        """The admin key in force (the file's, when one is set)."""
+        return _read_token_file(self.admin_key_file) if self.admin_key_file else self.admin_key
+
+
 class LoggingSettings(Section):
     """Log level; logs are always one JSON object per line."""
 

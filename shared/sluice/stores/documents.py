@@ -298,6 +298,15 @@ class DocumentStore:
         more = len(members) > limit
         return DocumentPage(records, ids[-1] if more else None, int(total))
 
+    def refs(self, batch: int = 1000) -> Iterator[DocRef]:
+        """Every document that has a record (SCAN: each one present throughout is listed, at
+        least once; the models function's copy of every document starts from this)."""
+        pattern = _glob_escape(self.prefix)
+        head = f"{self.prefix}:doc:".encode()
+        for key in self.redis.scan_iter(match=pattern + ":doc:*", count=batch):
+            if (ref := _key_ref(cast(bytes, key), head)) is not None:
+                yield ref
+
     def backfill_index(self, batch: int = 1000) -> Backfill:
         """File every record in the listing indexes, and drop the index entries whose record
         is gone: idempotent, and safe while the pipeline runs (each document is filed by one

@@ -13,7 +13,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
 
@@ -36,6 +36,7 @@ from sluice.extract.result import MAX_SECTION
 from sluice.logs import adopt_library_loggers
 from sluice.metrics import MILVUS_ROWS, MILVUS_WRITE_DURATION
 from sluice.settings import MilvusSettings
+from sluice.stores.models import Served
 
 # pymilvus gives its loggers plain-text handlers of their own when it is imported (just above):
 # they go through Sluice's JSON log instead.
@@ -67,6 +68,11 @@ GRPC_OPTIONS = {
 EMBEDDER_PROPERTY = "sluice.embedder"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ANALYZER_PROPERTY = "sluice.analyzer"
+# Every field a row stores but the vectors (Milvus computes `sparse`; `dense` is the model's).
+STORED_FIELDS = [
+    "chunk_id", "doc_id", "tenant", "chunk", "page", "page_end", "section", "title", "text",
+    "search_text", "metadata", "version", "embedder", "created_at", "indexed_at",
+]  # fmt: skip
 
 
 class ChunkRow(TypedDict):
@@ -145,12 +151,14 @@ def quote(value: str) -> str:
 class ChunkStore:
     """Writes and removes chunks; writes are serialised per process (milvus-lite requires it)."""
 
-    def __init__(self, settings: MilvusSettings, identity: EmbedderIdentity) -> None:
+    def __init__(
+        self, settings: MilvusSettings, identity: EmbedderIdentity, collection: str = ""
+    ) -> None:
         self.settings = settings
         self.identity = identity
         self.analyzer = analyzer(settings.language)
         self.alias = settings.collection
-        self.collection = collection_name(settings.collection, identity)
+        self.collection = collection or collection_name(settings.collection, identity)
         self.client = MilvusClient(
             uri=settings.uri,
             token=settings.token,
@@ -163,20 +171,37 @@ class ChunkStore:
         """Close the client's connection."""
         self.client.close()
 
-    def ensure_collection(self) -> None:
-        """Create the collection, its indexes and alias if missing; check the embedder and the
-        analyser if not."""
+    def ensure_collection(self, point_alias: bool = False) -> None:
+        """Create the collection and its indexes if missing, else check the embedder and the
+        analyser it records; create the alias if there is none, and point it here if
+        `point_alias` (otherwise only a model switch moves it: `point_alias()`)."""
         if self.client.has_collection(self.collection):
             self._check_recorded()
         else:
             self._create()
+        if self.alias not in self.client.list_aliases().get("aliases", []):
+            self.client.create_alias(self.collection, self.alias)
+        elif point_alias:
+            self.point_alias()
+        self.client.load_collection(self.collection)
+
+    def point_alias(self) -> None:
+        """Make the alias name this collection (one atomic change in Milvus)."""
         aliases = self.client.list_aliases(self.collection).get("aliases", [])
         if self.alias not in aliases:
-            try:
-                self.client.create_alias(self.collection, self.alias)
-            except MilvusException:
-                self.client.alter_alias(self.collection, self.alias)
-        self.client.load_collection(self.collection)
+            self._call(lambda: self.client.alter_alias(self.collection, self.alias))
+
+    def is_aliased(self) -> bool:
+        """Whether the alias names this collection."""
+        aliases = self.client.list_aliases(self.collection).get("aliases", [])
+        return self.alias in aliases
+
+    def drop(self) -> None:
+        """Drop the collection and its rows (never the one the alias names)."""
+        aliases = self.client.list_aliases(self.collection).get("aliases", [])
+        if self.alias in aliases:
+            raise ConfigError(f"{self.collection} is the alias {self.alias}'s: not dropped")
+        self._call(lambda: self.client.drop_collection(self.collection))
 
     def _create(self) -> None:
         schema = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -284,6 +309,69 @@ class ChunkStore:
             expr += f" and version != {quote(keep_version)}"
         self._write("delete", 0, lambda: self.client.delete(self.collection, filter=expr))
 
+    def rows_of(self, refs: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+        """Every row of the documents, without the vectors."""
+        return self._query_documents(refs, STORED_FIELDS)
+
+    def versions_of(self, refs: Sequence[tuple[str, str]]) -> dict[str, tuple[str, str, str]]:
+        """The chunk ids of the documents: `{chunk_id: (tenant, doc_id, version)}`."""
+        rows = self._query_documents(refs, ["chunk_id", "tenant", "doc_id", "version"])
+        return {r["chunk_id"]: (r["tenant"], r["doc_id"], r["version"]) for r in rows}
+
+    def _query_documents(
+        self, refs: Sequence[tuple[str, str]], fields: list[str]
+    ) -> list[dict[str, Any]]:
+        by_tenant: dict[str, list[str]] = {}
+        for tenant, doc_id in refs:
+            by_tenant.setdefault(tenant, []).append(doc_id)
+        rows: list[dict[str, Any]] = []
+        for tenant, ids in by_tenant.items():
+            expr = f"tenant == {quote(tenant)} and doc_id in [{', '.join(map(quote, ids))}]"
+            rows.extend(
+                self._call(
+                    lambda expr=expr: self.client.query(
+                        self.collection, filter=expr, output_fields=fields, limit=16_384
+                    )
+                )
+            )
+        return rows
+
+    def documents(self, batch: int = 1000) -> Iterator[tuple[str, str]]:
+        """Every document with rows here, as (tenant, id) (one per version present)."""
+        iterator = self._call(
+            lambda: self.client.query_iterator(
+                self.collection,
+                batch_size=batch,
+                filter="chunk == 0",
+                output_fields=["tenant", "doc_id"],
+            )
+        )
+        try:
+            while rows := self._call(iterator.next):
+                for row in rows:
+                    yield row["tenant"], row["doc_id"]
+        finally:
+            iterator.close()
+
+    def nearest_documents(self, tenant: str, vector: list[float], k: int) -> list[str]:
+        """The ids of the documents whose chunks are nearest the vector, best first."""
+        hits = self._call(
+            lambda: self.client.search(
+                self.collection,
+                data=[vector],
+                anns_field="dense",
+                filter=f"tenant == {quote(tenant)}",
+                limit=4 * k,
+                output_fields=["doc_id"],
+            )
+        )
+        ranked: list[str] = []
+        for hit in hits[0]:
+            doc_id = hit["entity"]["doc_id"]
+            if doc_id not in ranked:
+                ranked.append(doc_id)
+        return ranked[:k]
+
     def count(self, tenant: str, doc_id: str | None = None) -> int:
         """How many chunks a tenant (or one of its documents) has."""
         expr = f"tenant == {quote(tenant)}"
@@ -336,3 +424,43 @@ def _json_only(metadata: dict[str, Any]) -> dict[str, Any]:
     """Metadata as stored: JSON round-tripped so only JSON types reach Milvus."""
     copy: dict[str, Any] = json.loads(json.dumps(metadata))
     return copy
+
+
+class ChunkStores:
+    """A process's chunk stores, one per collection the model state keeps, each made (and its
+    collection created if missing) on first use."""
+
+    def __init__(self, settings: MilvusSettings) -> None:
+        self.settings = settings
+        self._stores: dict[str, ChunkStore] = {}
+        self._lock = threading.Lock()
+
+    def default(self, identity: EmbedderIdentity) -> Served:
+        """The collection of the settings' embedder (active until the first model change)."""
+        return Served(
+            collection=collection_name(self.settings.collection, identity), embedder=identity
+        )
+
+    def of(self, served: Served, point_alias: bool = False) -> ChunkStore:
+        """The store of a collection (created if missing; see `ChunkStore.ensure_collection`)."""
+        with self._lock:
+            store = self._stores.get(served.collection)
+            if store is None:
+                store = ChunkStore(self.settings, served.embedder, served.collection)
+                store.ensure_collection(point_alias)
+                self._stores[served.collection] = store
+            return store
+
+    def forget(self, collection: str) -> None:
+        """Close a collection's store (it was dropped)."""
+        with self._lock:
+            store = self._stores.pop(collection, None)
+        if store is not None:
+            store.close()
+
+    def close(self) -> None:
+        """Close every store."""
+        with self._lock:
+            stores, self._stores = list(self._stores.values()), {}
+        for store in stores:
+            store.close()

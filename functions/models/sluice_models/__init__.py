@@ -1,0 +1,1 @@
+"""The models function: model changes without downtime (docs/models.md)."""
