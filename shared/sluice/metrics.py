@@ -75,10 +75,18 @@ MIGRATION_COPIED = Counter(
     "sluice_migration_copied_documents_total",
     "Documents copied into another model's collection by the models function.",
 )
-MIGRATION_PENDING = Gauge(
-    "sluice_migration_pending_documents",
-    "Documents waiting to be copied into a model's collection (the models function).",
-    ["model"],
+MIGRATION_DOCUMENTS = Gauge(
+    "sluice_migration_documents",
+    "The model change's documents, by state: done (copied into the new model's collection "
+    "since the change began) and pending (waiting), per model of the collection they go to.",
+    ["model", "state"],
+    multiprocess_mode="mostrecent",
+)
+MODEL_INFO = Gauge(
+    "sluice_model_info",
+    "1 for the model state: the active model, the other one kept beside it ('' if none) and "
+    "the phase of the change (building, ready, previous or '').",
+    ["active", "other", "phase"],
     multiprocess_mode="mostrecent",
 )
 MILVUS_ROWS = Counter(

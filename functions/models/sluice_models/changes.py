@@ -29,7 +29,7 @@ from sluice.embedders import Embedders, embed_in_batches
 from sluice.embedders.catalogue import card
 from sluice.errors import ConfigError, Conflict, ValidationFailed
 from sluice.lifecycle import DocumentRecord, Status
-from sluice.metrics import MIGRATION_COPIED, MIGRATION_PENDING
+from sluice.metrics import MIGRATION_COPIED, MIGRATION_DOCUMENTS, MODEL_INFO
 from sluice.settings import IndexSettings, ModelsSettings
 from sluice.stores.documents import DocRef, DocumentStore
 from sluice.stores.milvus import ChunkStores
@@ -356,10 +356,16 @@ class ModelChanges:
         }
 
     def _observe(self, state: ModelState) -> None:
+        """The state and the progress as gauges (the console's operations page reads them)."""
+        MODEL_INFO.clear()
+        other = state.other.embedder.name if state.other else ""
+        MODEL_INFO.labels(state.active.embedder.name, other, state.phase or "").set(1)
+        MIGRATION_DOCUMENTS.clear()
         for served in state.served():
-            MIGRATION_PENDING.labels(served.embedder.name).set(
-                self.states.pending_count(served.collection)
-            )
+            done, _ = self.states.progress(served.collection)
+            pending = self.states.pending_count(served.collection)
+            MIGRATION_DOCUMENTS.labels(served.embedder.name, "done").set(done)
+            MIGRATION_DOCUMENTS.labels(served.embedder.name, "pending").set(pending)
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
