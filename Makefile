@@ -15,7 +15,9 @@ export TOOLS_DIR := $(CURDIR)/.sluice/tools
 export RENDERED_DIR := $(CURDIR)/.sluice/rendered
 GOBIN_DIR := $(TOOLS_DIR)
 
-MODEL_DIR ?= $(CURDIR)/.sluice/models/all-MiniLM-L6-v2
+# embedder.models_dir: `make model MODEL=<name>` builds <MODEL_DIR>/<name>
+MODEL_DIR ?= $(CURDIR)/.sluice/models
+MODEL ?= all-MiniLM-L6-v2
 WEB_DIR := searchapi/web
 
 .PHONY: help setup tools deploy-tools observability-tools model web web-test chromium up down status demo test smoke test-fast go-test \
@@ -33,8 +35,8 @@ tools:  ## install what a fresh machine lacks: uv (PyPI), redis-server (apt); ch
 setup: tools  ## install the tools and the locked Python environment
 	$(UV) sync --frozen
 
-model: setup  ## export all-MiniLM-L6-v2 to ONNX once (throwaway torch venv; cached in .sluice/models)
-	$(UV) run --frozen python tools/model/export_minilm.py --out $(MODEL_DIR)
+model: setup  ## build the embedding model MODEL (all-MiniLM-L6-v2; all-MiniLM-L6-v2-int8, e5-small-v2, or all) once into .sluice/models/<name> (docs/models.md)
+	$(UV) run --frozen python tools/model/build.py --model $(MODEL) --models-dir $(MODEL_DIR)
 
 # The console's dependencies, reinstalled (npm ci) only when the lock file changed.
 $(WEB_DIR)/node_modules/.package-lock.json: $(WEB_DIR)/package-lock.json
@@ -113,7 +115,11 @@ format: setup  ## apply ruff's fixes and formatting
 SMOKE ?=
 bench: setup  ## pipeline vs direct throughput, then `make load`, `make recovery` and `make bench-files`; SMOKE=1: the quick forms
 	$(UV) run --frozen python bench/pipeline_throughput.py $(if $(SMOKE),--docs 40 --batch 20) $(BENCH_ARGS)
-	$(MAKE) load recovery bench-files
+	$(MAKE) load recovery bench-files bench-models
+
+.PHONY: bench-models
+bench-models: setup model  ## a model change (hashing -> MODEL_TO, default all-MiniLM-L6-v2) under searches: copy vs pipeline throughput, search p50/p99 before and during; SMOKE=1: 100 documents
+	$(UV) run --frozen python bench/model_change.py $(if $(SMOKE),--quick) $(if $(MODEL_TO),--to $(MODEL_TO)) $(MODELS_ARGS)
 
 .PHONY: bench-files
 bench-files: setup model  ## the file parsers side by side, then `sluice ingest` of 500 mixed files (docs/s, extraction's share); SMOKE=1: quick forms
