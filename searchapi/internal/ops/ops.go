@@ -1,9 +1,11 @@
 // Package ops answers the console's operations page from Prometheus: the queue gauges the
-// queue exporter serves and the freshness histogram the index function observes. It computes
-// nothing itself: Prometheus aggregates every replica and the last minutes.
+// queue exporter serves, the freshness histogram the index function observes, and the
+// embedding model's state and a model change's progress the models function reports. It
+// computes nothing itself: Prometheus aggregates every replica and the last minutes.
 package ops
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +22,9 @@ import (
 
 // Window is the span the freshness figures cover.
 const Window = 5 * time.Minute
+
+// RateWindow is the span a model change's copy rate is measured over.
+const RateWindow = time.Minute
 
 // Workers counts the workers serving a queue, by state.
 type Workers struct {
@@ -45,14 +50,41 @@ type Freshness struct {
 	Indexed       float64  `json:"indexed"`
 }
 
+// Model is the embedding model state the models function reports (sluice_model_info): the
+// active model, the other one kept beside it (the new model while a change builds its
+// collection or waits for the switch, the previous one after it) and the phase of the change.
+type Model struct {
+	Active string `json:"active"`
+	// Other is null when only the active model's collection is kept.
+	Other *string `json:"other"`
+	// Phase is "building", "ready" or "previous"; null with no other model.
+	Phase *string `json:"phase"`
+	// Progress is the other model's collection's, null with no other model.
+	Progress *Progress `json:"progress"`
+}
+
+// Progress is how far the copy into the other model's collection is: documents copied since
+// the change began (Done), waiting (Pending), both (Total), the documents copied per second
+// over the last minute (null before Prometheus has two samples of the counter) and the
+// seconds left at that rate (null when nothing is being copied).
+type Progress struct {
+	Done          float64  `json:"done"`
+	Pending       float64  `json:"pending"`
+	Total         float64  `json:"total"`
+	RatePerSecond *float64 `json:"rate_per_second"`
+	ETASeconds    *float64 `json:"eta_seconds"`
+}
+
 // Overview is what the operations page shows. MetricsAvailable is false (and Error says why)
 // when Prometheus is not configured or did not answer.
 type Overview struct {
-	Queues           []Queue   `json:"queues"`
-	Freshness        Freshness `json:"freshness"`
-	PrometheusURL    string    `json:"prometheus_url"`
-	MetricsAvailable bool      `json:"metrics_available"`
-	Error            *string   `json:"error"`
+	Queues    []Queue   `json:"queues"`
+	Freshness Freshness `json:"freshness"`
+	// Model is null when Prometheus has no model state (the models function is not scraped).
+	Model            *Model  `json:"model"`
+	PrometheusURL    string  `json:"prometheus_url"`
+	MetricsAvailable bool    `json:"metrics_available"`
+	Error            *string `json:"error"`
 }
 
 // Prometheus reads the overview from a Prometheus server's query API.
@@ -75,9 +107,19 @@ func NewPrometheus(url string) (*Prometheus, error) {
 	return p, nil
 }
 
-var window = model.Duration(Window).String()
+var (
+	window     = model.Duration(Window).String()
+	rateWindow = model.Duration(RateWindow).String()
+	copyRate   = `sum(rate(sluice_migration_copied_documents_total[` + rateWindow + `]))`
+)
 
-// The queries, by what they fill in (max: several exporters watching the same Redis agree).
+// The queries, by what they fill in (max: several exporters watching the same Redis agree,
+// and so do several replicas of the models function, which all read the model state from
+// Redis). The model state is one series; while replicas disagree for a moment (one has seen a
+// change the other has not yet) its timestamp tells the most recent (timestamp() of the selector
+// itself: of anything computed from it, it is the evaluation time). The documents are per
+// model (of the collection they go to); the ETA divides each model's pending documents by the
+// copy rate, +Inf or NaN (null) when nothing is copied.
 var queries = map[string]string{
 	"depth":     `max by (queue) (sluice_queue_depth)`,
 	"age":       `max by (queue) (sluice_queue_oldest_job_age_seconds)`,
@@ -87,6 +129,12 @@ var queries = map[string]string{
 	"p50":       `histogram_quantile(0.5, sum by (le) (rate(sluice_document_freshness_seconds_bucket[` + window + `])))`,
 	"p95":       `histogram_quantile(0.95, sum by (le) (rate(sluice_document_freshness_seconds_bucket[` + window + `])))`,
 	"indexed":   `sum(increase(sluice_document_freshness_seconds_count[` + window + `]))`,
+	"model":     `max by (active, other, phase) (timestamp(sluice_model_info))`,
+	"done":      `max by (model) (sluice_migration_documents{state="done"})`,
+	"pending":   `max by (model) (sluice_migration_documents{state="pending"})`,
+	"total":     `sum by (model) (max by (model, state) (sluice_migration_documents{state=~"done|pending"}))`,
+	"rate":      copyRate,
+	"eta":       `max by (model) (sluice_migration_documents{state="pending"}) / on () group_left () ` + copyRate,
 }
 
 // Overview queries Prometheus (all queries at once, within ctx).
@@ -124,6 +172,7 @@ func (p *Prometheus) Overview(ctx context.Context) Overview {
 	if indexed := scalar(results["indexed"]); indexed != nil {
 		overview.Freshness.Indexed = math.Round(*indexed)
 	}
+	overview.Model = modelOf(results)
 	return overview
 }
 
@@ -168,6 +217,43 @@ func queuesOf(results map[string]model.Vector) []Queue {
 	}
 	slices.SortFunc(queues, func(a, b Queue) int { return strings.Compare(a.Queue, b.Queue) })
 	return queues
+}
+
+// modelOf is the most recently reported model state, and the other model's progress; nil when
+// none is reported.
+func modelOf(results map[string]model.Vector) *Model {
+	states := results["model"]
+	if len(states) == 0 {
+		return nil
+	}
+	latest := slices.MaxFunc(states, func(a, b *model.Sample) int {
+		if a.Value != b.Value {
+			return cmp.Compare(a.Value, b.Value)
+		}
+		return strings.Compare(a.Metric.String(), b.Metric.String()) // the same time: any, but always the same
+	})
+	m := &Model{Active: string(latest.Metric["active"])}
+	other, phase := string(latest.Metric["other"]), string(latest.Metric["phase"])
+	if phase != "" {
+		m.Phase = &phase
+	}
+	if other == "" {
+		return m
+	}
+	m.Other = &other
+	of := func(name string) *float64 { return scalar(ofModel(results[name], other)) }
+	m.Progress = &Progress{RatePerSecond: scalar(results["rate"]), ETASeconds: of("eta")}
+	for name, field := range map[string]*float64{"done": &m.Progress.Done, "pending": &m.Progress.Pending, "total": &m.Progress.Total} {
+		if value := of(name); value != nil {
+			*field = *value
+		}
+	}
+	return m
+}
+
+// ofModel is the samples of a model's documents.
+func ofModel(vector model.Vector, name string) model.Vector {
+	return slices.DeleteFunc(slices.Clone(vector), func(s *model.Sample) bool { return string(s.Metric["model"]) != name })
 }
 
 // scalar is the one value of a vector, nil when there is none or it is not a number (a
