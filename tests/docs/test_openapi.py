@@ -566,3 +566,26 @@ def test_examples_match_their_schemas(any_spec: dict[str, Any]) -> None:
         assert not errors, f"{where}: {errors[0].message}"
         count += 1
     assert count >= 20
+
+
+MODELS_SPEC_PATH = ROOT / "docs" / "api" / "models.openapi.yaml"
+
+
+def test_the_models_admin_api_spec_is_valid_and_states_exactly_its_routes() -> None:
+    models_spec = load(MODELS_SPEC_PATH)
+    validate(models_spec, cls=OpenAPIV31SpecValidator)
+    source = (ROOT / "functions" / "models" / "sluice_models" / "api.py").read_text()
+    served: dict[str, set[str]] = {}
+    for rule, methods in re.findall(r'Route\(\s*"([^"]*)", \(([^)]*)\)', source):
+        served.setdefault(rule, set()).update(m.lower() for m in re.findall(r'"(\w+)"', methods))
+    stated = {path: set(item) & METHODS for path, item in models_spec["paths"].items()}
+    assert stated == served
+    count = 0
+    for where, schema, example in media_examples(models_spec):
+        root = {**schema, "components": models_spec["components"]}
+        errors = list(
+            OAS31Validator(root, format_checker=oas31_format_checker).iter_errors(example)
+        )
+        assert not errors, f"{where}: {errors[0].message}"
+        count += 1
+    assert count >= 4

@@ -70,7 +70,7 @@ class IndexService:
         if self._started:
             return self.models.get(self.default)
         state, created = self.models.get_or_create(self.default)
-        self.chunks.of(state.active, point_alias=created)
+        self.chunks.of(state.active, point_alias=created, create=True)
         self._started = True
         return state
 

@@ -21,8 +21,10 @@ import logging
 import math
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
+
+from redis.exceptions import LockError
 
 from sluice.chunker import search_text
 from sluice.embedders import Embedders, embed_in_batches
@@ -98,7 +100,7 @@ class ModelChanges:
             except ConfigError as exc:
                 raise ValidationFailed(str(exc), code="model_not_built") from exc
             target = self.chunks.default(target_card.identity)
-            self.chunks.of(target)  # created now: its dimension and records checked
+            self.chunks.of(target, create=True)  # now: its dimension and records checked
             self.states.forget(target.collection)
             new = state.model_copy(
                 update={
@@ -117,14 +119,15 @@ class ModelChanges:
         return self.status()
 
     def switch(self) -> dict[str, Any]:
-        """Switch to the other collection now, if it is ready (and passes the gate)."""
+        """Switch to the other collection now, if it is ready (the gate is not asked again:
+        this is how an operator overrides it)."""
         with self._exclusive():
             state = self.states.get(self.default)
             if state.phase == "building":
                 raise Conflict("the new collection is not filled yet", code="model_not_ready")
             if state.phase != "ready" or state.other is None:
                 raise Conflict("no model change waits for its switch", code="nothing_to_switch")
-            self._switch(state.model_copy(update={"switch_when_ready": True}), gated=True)
+            self._switch(state)
         return self.status()
 
     def rollback(self) -> dict[str, Any]:
@@ -139,7 +142,7 @@ class ModelChanges:
                     f"the previous collection is {pending} documents behind; try again shortly",
                     code="previous_behind",
                 )
-            self._switch(state, gated=False)
+            self._switch(state)
         return self.status()
 
     def drop_old(self) -> dict[str, Any]:
@@ -192,10 +195,15 @@ class ModelChanges:
             log.info("new collection filled", extra={"collection": state.other.collection})
             return True
         if state.phase == "ready" and state.switch_when_ready:
+            result = self._gate(state) if state.gate is not None else None  # slow: unlocked
             with self._exclusive():
                 current = self.states.get(self.default)
-                if current.revision == state.revision:
-                    self._switch(current, gated=True)
+                if current.revision != state.revision:
+                    return True  # changed meanwhile: look again
+                if result is not None and not result["passed"]:
+                    self._refuse(current, result)
+                else:
+                    self._switch(current.model_copy(update={"gate_result": result}))
             return True
         return False
 
@@ -232,6 +240,9 @@ class ModelChanges:
         with self.documents.locked(
             refs, wait=self.locks.lock_timeout_seconds, ttl=self.locks.lock_ttl_seconds
         ):
+            state = self.states.get(self.default)
+            if target not in state.served():
+                return  # dropped meanwhile
             records = self.documents.get_many(refs)
             settled: list[DocRef] = []
             sources: dict[str, list[DocRef]] = {}
@@ -282,33 +293,24 @@ class ModelChanges:
             for row, vector in zip(rows, vectors, strict=True)
         ]
 
-    def _switch(self, state: ModelState, gated: bool) -> None:
+    def _switch(self, state: ModelState) -> None:
         """Point the alias at the other collection, then record it (under the lock)."""
-        assert state.other is not None
-        if gated and state.gate is not None:
-            result = self._gate(state)
-            if not result["passed"]:
-                message = (
-                    f"the quality gate refused the switch: nDCG@10 {result['new']:.4f} with "
-                    f"{state.other.embedder.name}, {result['old']:.4f} with "
-                    f"{state.active.embedder.name}, at least {result['threshold']:.4f} needed"
-                )
-                self.states.replace(
-                    state,
-                    state.model_copy(
-                        update={
-                            "gate_result": result,
-                            "message": message,
-                            "switch_when_ready": False,
-                        }
-                    ),
-                )
-                log.warning(message)
-                return
-            state = state.model_copy(update={"gate_result": result})
         assert state.other is not None
         self.chunks.of(state.other).point_alias()
         self._record_switch(state)
+
+    def _refuse(self, state: ModelState, result: dict[str, Any]) -> None:
+        """Record the gate's refusal: the change waits (`switch` overrides, `drop-old`
+        cancels)."""
+        assert state.other is not None
+        message = (
+            f"the quality gate refused the switch: nDCG@10 {result['new']:.4f} with "
+            f"{state.other.embedder.name}, {result['old']:.4f} with "
+            f"{state.active.embedder.name}, at least {result['threshold']:.4f} needed"
+        )
+        update = {"gate_result": result, "message": message, "switch_when_ready": False}
+        self.states.replace(state, state.model_copy(update=update))
+        log.warning(message)
 
     def _record_switch(self, state: ModelState) -> None:
         assert state.other is not None
@@ -369,13 +371,14 @@ class ModelChanges:
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
-        lock = self.states.redis.lock(f"{self.states.prefix}:models:lock", timeout=60)
+        lock = self.states.redis.lock(f"{self.states.prefix}:models:lock", timeout=120)
         if not lock.acquire(blocking_timeout=30):
             raise Conflict("another model operation is running", code="model_change_busy")
         try:
             yield
         finally:
-            lock.release()
+            with suppress(LockError):  # expired: held longer than any operation should take
+                lock.release()
 
 
 _WAIT = object()

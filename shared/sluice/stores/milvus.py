@@ -171,14 +171,20 @@ class ChunkStore:
         """Close the client's connection."""
         self.client.close()
 
-    def ensure_collection(self, point_alias: bool = False) -> None:
-        """Create the collection and its indexes if missing, else check the embedder and the
-        analyser it records; create the alias if there is none, and point it here if
-        `point_alias` (otherwise only a model switch moves it: `point_alias()`)."""
+    def ensure_collection(self, point_alias: bool = False, create: bool = True) -> None:
+        """Create the collection and its indexes if missing (unless not `create`: then
+        `Unavailable`), else check the embedder and the analyser it records; create the alias
+        if there is none, and point it here if `point_alias` (otherwise only a model switch
+        moves it: `point_alias()`)."""
         if self.client.has_collection(self.collection):
             self._check_recorded()
-        else:
+        elif create:
             self._create()
+        else:
+            raise Unavailable(
+                f"collection {self.collection} does not exist (dropped by a model change?)",
+                code="collection_missing",
+            )
         if self.alias not in self.client.list_aliases().get("aliases", []):
             self.client.create_alias(self.collection, self.alias)
         elif point_alias:
@@ -441,13 +447,15 @@ class ChunkStores:
             collection=collection_name(self.settings.collection, identity), embedder=identity
         )
 
-    def of(self, served: Served, point_alias: bool = False) -> ChunkStore:
-        """The store of a collection (created if missing; see `ChunkStore.ensure_collection`)."""
+    def of(self, served: Served, point_alias: bool = False, create: bool = False) -> ChunkStore:
+        """The store of a collection, which must exist unless `create` (see
+        `ChunkStore.ensure_collection`): only the first start and `migrate` create one, so
+        that a writer with an old model state never brings a dropped collection back."""
         with self._lock:
             store = self._stores.get(served.collection)
             if store is None:
                 store = ChunkStore(self.settings, served.embedder, served.collection)
-                store.ensure_collection(point_alias)
+                store.ensure_collection(point_alias, create)
                 self._stores[served.collection] = store
             return store
 
