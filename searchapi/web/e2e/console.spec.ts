@@ -239,7 +239,7 @@ test('6. the documents page lists the other two as indexed, and filters by statu
   await expect(page).toHaveURL(new RegExp(`status=indexed&prefix=${ids.pasted}`));
 });
 
-test('7. the operations page shows the queues', async () => {
+test('7. the operations page shows the queues and the model', async () => {
   await go('Operations');
   const unavailable = page.getByTestId('metrics-unavailable');
   await expect(page.getByTestId('queue-row').first().or(unavailable)).toBeVisible();
@@ -247,6 +247,12 @@ test('7. the operations page shows the queues', async () => {
   if ((await unavailable.count()) > 0) throw new Error(`no queue figures: ${await unavailable.textContent()}`);
   await expect(page.getByRole('table', { name: 'Queues' })).toBeVisible();
   await expect(page.getByRole('link', { name: 'searchapi metrics' })).toHaveAttribute('href', '/metrics');
+  // The models function reports the active model (the test stack's: hashing), no change under
+  // way (this stack never starts one). The page refetches every 5 s until Prometheus has it.
+  await expect(page.getByRole('heading', { level: 2, name: 'Model' })).toBeVisible();
+  await expect(page.getByTestId('model-active')).toHaveText('Active model: hashing', { timeout: 30_000 });
+  await expect(page.getByTestId('model-phase')).toHaveCount(0);
+  await expect(page.getByRole('progressbar')).toHaveCount(0);
 });
 
 test('7b. a dead letter is listed and replayed', async () => {

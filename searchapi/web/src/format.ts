@@ -67,6 +67,34 @@ export function formatWindow(seconds: number): string {
   return plural(seconds, 'second');
 }
 
+const COUNT = new Intl.NumberFormat('en');
+
+/** A count with thousands separators: "1,234". */
+export function formatCount(count: number): string {
+  return COUNT.format(count);
+}
+
+/** A rate per second: "31", "2.5", "0.1". */
+export function formatRate(perSecond: number): string {
+  return perSecond >= 10 || perSecond === 0 ? String(Math.round(perSecond)) : String(Math.round(perSecond * 10) / 10);
+}
+
+/** Roughly how long is left: "less than a minute left", "about 2 min left", "about 1 h 5 min left". */
+export function timeLeft(seconds: number): string {
+  if (seconds < 60) return 'less than a minute left';
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `about ${minutes} min left`;
+  const rest = minutes % 60;
+  return `about ${Math.floor(minutes / 60)} h${rest ? ` ${rest} min` : ''} left`;
+}
+
+/** done of total as a whole percentage, 100 only when all is done. */
+export function percent(done: number, total: number): number {
+  if (total <= 0) return 0;
+  const value = Math.round((done / total) * 100);
+  return done < total ? Math.min(value, 99) : value;
+}
+
 export function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }

@@ -127,6 +127,26 @@ export interface QueueFigures {
   workers: { busy: number | null; idle: number | null } | null;
 }
 
+/** building: the other model's collection is being filled; ready: filled, waiting for the
+ * switch; previous: switched, the other model is the previous one (kept until drop-old). */
+export type ModelPhase = 'building' | 'ready' | 'previous';
+
+/** The copy into the other model's collection (docs/s over the last minute). */
+export interface ModelProgress {
+  done: number;
+  pending: number;
+  total: number;
+  rate_per_second: number | null;
+  eta_seconds: number | null;
+}
+
+export interface ModelState {
+  active: string;
+  other: string | null;
+  phase: ModelPhase | null;
+  progress: ModelProgress | null;
+}
+
 export interface OpsResponse {
   queues: QueueFigures[];
   freshness: {
@@ -135,6 +155,8 @@ export interface OpsResponse {
     p95_seconds: number | null;
     indexed: number | null;
   } | null;
+  /** The embedding model, null when Prometheus has none (absent from a searchapi before it). */
+  model?: ModelState | null;
   prometheus_url: string | null;
   metrics_available: boolean;
   error: string | null;

@@ -1,6 +1,6 @@
-import { screen, waitFor, within } from '@testing-library/react';
+import { cleanup, screen, waitFor, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
-import type { DeadLetter, OpsResponse } from '../src/types';
+import type { DeadLetter, ModelState, OpsResponse } from '../src/types';
 import { fakeServer, json, type Route } from './fakeServer';
 import { renderApp } from './render';
 
@@ -11,11 +11,26 @@ function ops(change: Partial<OpsResponse> = {}): OpsResponse {
       { queue: 'sluice-embed', depth: 0, oldest_job_age_seconds: 0, scheduled: 0, failed: 2, workers: { busy: 0, idle: 1 } },
     ],
     freshness: { window_seconds: 300, p50_seconds: 1.2, p95_seconds: 3.4, indexed: 12 },
+    model: { active: 'all-MiniLM-L6-v2', other: null, phase: null, progress: null },
     prometheus_url: 'http://127.0.0.1:9090',
     metrics_available: true,
     error: null,
     ...change,
   };
+}
+
+const BUILDING: ModelState = {
+  active: 'all-MiniLM-L6-v2',
+  other: 'e5-small-v2',
+  phase: 'building',
+  progress: { done: 1234, pending: 3766, total: 5000, rate_per_second: 31, eta_seconds: 121.5 },
+};
+
+async function modelSection(model: ModelState | null | undefined) {
+  fakeServer(opsRoutes(ops({ model }), () => []));
+  renderApp('/ops');
+  const heading = await screen.findByRole('heading', { level: 2, name: 'Model' });
+  return within(heading.closest('section')!);
 }
 
 function letter(job: string, change: Partial<DeadLetter> = {}): DeadLetter {
@@ -124,5 +139,90 @@ describe('the operations page', () => {
     const { user } = renderApp('/ops');
     await user.click(await screen.findByRole('button', { name: 'Replay job a' }));
     expect(await screen.findByRole('alert')).toHaveTextContent('Replay failed: ingest is down (ingest_unavailable)');
+  });
+
+  describe('the model section', () => {
+    it('shows the active model alone when no change is under way', async () => {
+      const section = await modelSection(ops().model);
+      expect(section.getByTestId('model-active')).toHaveTextContent(/^Active model: all-MiniLM-L6-v2$/);
+      expect(section.queryByRole('progressbar')).not.toBeInTheDocument();
+      expect(section.queryByTestId('model-change')).not.toBeInTheDocument();
+      expect(section.queryByTestId('model-phase')).not.toBeInTheDocument();
+    });
+
+    it('shows a change building the new collection, with its progress bar', async () => {
+      const section = await modelSection(BUILDING);
+      expect(section.getByTestId('model-active')).toHaveTextContent('Active model: all-MiniLM-L6-v2');
+      expect(section.getByTestId('model-change')).toHaveTextContent(
+        /^Changing to e5-small-v2: 1,234 \/ 5,000 documents \(25 %\), 31 docs\/s, about 2 min left$/,
+      );
+      const bar = section.getByRole('progressbar', { name: 'Documents copied for e5-small-v2' });
+      expect(bar.tagName).toBe('PROGRESS');
+      expect(bar).toHaveAttribute('max', '5000');
+      expect(bar).toHaveAttribute('value', '1234');
+      expect(bar).toHaveAttribute('aria-valuemin', '0');
+      expect(bar).toHaveAttribute('aria-valuemax', '5000');
+      expect(bar).toHaveAttribute('aria-valuenow', '1234');
+      expect(bar).toHaveAttribute('aria-valuetext', '1,234 of 5,000 documents (25 %)');
+      expect(bar).not.toHaveAttribute('style');
+      expect(section.getByTestId('model-phase')).toHaveTextContent('Phase: building the new collection.');
+    });
+
+    it('says nothing of the time left when nothing was copied in the last minute', async () => {
+      const section = await modelSection({
+        ...BUILDING,
+        progress: { done: 0, pending: 500, total: 500, rate_per_second: 0, eta_seconds: null },
+      });
+      expect(section.getByTestId('model-change')).toHaveTextContent(
+        /^Changing to e5-small-v2: 0 \/ 500 documents \(0 %\), 0 docs\/s$/,
+      );
+    });
+
+    it('shows an indeterminate bar while the documents are listed', async () => {
+      const section = await modelSection({
+        ...BUILDING,
+        progress: { done: 0, pending: 0, total: 0, rate_per_second: null, eta_seconds: null },
+      });
+      const bar = section.getByRole('progressbar', { name: 'Documents copied for e5-small-v2' });
+      expect(bar).not.toHaveAttribute('value');
+      expect(bar).not.toHaveAttribute('aria-valuenow');
+    });
+
+    it('shows a filled collection waiting for the switch', async () => {
+      const section = await modelSection({
+        ...BUILDING,
+        phase: 'ready',
+        progress: { done: 5000, pending: 0, total: 5000, rate_per_second: 0, eta_seconds: null },
+      });
+      expect(section.getByTestId('model-change')).toHaveTextContent('5,000 / 5,000 documents (100 %)');
+      expect(section.getByRole('progressbar')).toHaveAttribute('aria-valuenow', '5000');
+      expect(section.getByTestId('model-phase')).toHaveTextContent('Phase: ready, waiting for the switch.');
+    });
+
+    it('shows the previous model kept for rollback after the switch', async () => {
+      const section = await modelSection({
+        active: 'e5-small-v2',
+        other: 'all-MiniLM-L6-v2',
+        phase: 'previous',
+        progress: { done: 12, pending: 2, total: 14, rate_per_second: 1.5, eta_seconds: 1.3 },
+      });
+      expect(section.getByTestId('model-active')).toHaveTextContent('Active model: e5-small-v2');
+      expect(section.getByTestId('model-previous')).toHaveTextContent(
+        /^Previous model: all-MiniLM-L6-v2, 2 documents to copy into it$/,
+      );
+      expect(section.getByTestId('model-phase')).toHaveTextContent(
+        'Phase: switched: the previous model is kept for rollback until drop-old.',
+      );
+      expect(section.queryByRole('progressbar')).not.toBeInTheDocument();
+      expect(section.queryByTestId('model-change')).not.toBeInTheDocument();
+    });
+
+    it('says no model is reported when Prometheus has none (or an older searchapi sends none)', async () => {
+      const section = await modelSection(null);
+      expect(section.getByTestId('model')).toHaveTextContent('No model reported.');
+      cleanup();
+      const older = await modelSection(undefined);
+      expect(older.getByTestId('model')).toHaveTextContent('No model reported.');
+    });
   });
 });

@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, describeError } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { ModelStatus } from '../components/ModelStatus';
 import { PageTitle } from '../components/PageTitle';
 import { Time } from '../components/Time';
 import { formatDuration, formatWindow, plural, sentence } from '../format';
@@ -139,6 +140,13 @@ export function OpsPage() {
           ) : (
             <p className="muted">No freshness figures.</p>
           )}
+        </section>
+      ) : null}
+
+      {data ? (
+        <section aria-labelledby="model-heading">
+          <h2 id="model-heading">Model</h2>
+          <ModelStatus model={data.model} />
         </section>
       ) : null}
 
