@@ -600,6 +600,10 @@ def main() -> None:
         for name, url in stack.metrics_urls().items():
             print(f"  {name:<18} {url}")
         print(f"Try: curl -s '{stack.url('searchapi')}/v1/search?q=water+wheel'")
+        print(
+            "Change the model: sluice models migrate --to <model> "
+            f"(admin key: {stack.directory / 'secrets' / 'admin_key'}; docs/model-changes.md)"
+        )
     elif args.command == "down":
         stack.down()
         print("Sluice is down.")
