@@ -1,6 +1,7 @@
 """The web console against a real stack of its own, with an API key and Prometheus: searchapi's
-console routes (the ingest proxy, the operations overview from Prometheus) over HTTP, then the
-browser tests (`searchapi/web/e2e/`, Playwright driving Debian's chromium)."""
+console routes (the ingest proxy, the operations overview from Prometheus, the embedding model
+included) over HTTP, then the browser tests (`searchapi/web/e2e/`, Playwright driving Debian's
+chromium)."""
 
 from __future__ import annotations
 
@@ -156,6 +157,14 @@ def test_the_operations_overview_comes_from_prometheus(console: Stack, api: http
     assert 0 < freshness["p50_seconds"] <= freshness["p95_seconds"]
     transform = next(q for q in overview["queues"] if q["queue"] == "sluice-transform")
     assert transform["workers"]["busy"] + transform["workers"]["idle"] >= 1
+
+    # The models function's state (sluice_model_info): the stack's model, no change under way
+    # (none is started here: a change would re-embed every document of the stack).
+    def model() -> object:
+        return api.get("/v1/ops").json()["model"]
+
+    reported = wait_for(model, 30, "Prometheus to have scraped the models function")
+    assert reported == {"active": "hashing", "other": None, "phase": None, "progress": None}
 
 
 def _dead_letter(console: Stack, redis: Redis) -> tuple[str, str, str]:
