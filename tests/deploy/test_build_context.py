@@ -45,6 +45,7 @@ PYTHON_TARGETS = {
     "embed": Image("sluice-embed", function="embed", model=True),
     "index": Image("sluice-index", function="index"),
     "dead-letter": Image("sluice-dead-letter", function="dead_letter"),
+    "models": Image("sluice-models", function="models", model=True),
     "worker": Image("sluice-shared", extras=("queue",)),
 }
 # The `sluice` command (the library depends on it): in every image, with no target of its own.
