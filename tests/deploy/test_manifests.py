@@ -254,7 +254,7 @@ def pod_specs(cluster: Any) -> list[tuple[str, dict[str, Any]]]:
 
 def test_every_container_runs_restricted(cluster: Any) -> None:
     specs = pod_specs(cluster)
-    assert len(specs) == 8  # six Knative Services, the workers, the exporter
+    assert len(specs) == 9  # six Knative Services, the workers, the exporter, models
     for name, spec in specs:
         pod = spec.get("securityContext", {})
         for container in spec["containers"]:
@@ -271,9 +271,9 @@ def test_each_workload_runs_its_own_image(cluster: Any) -> None:
     for name, spec in pod_specs(cluster):
         [container] = spec["containers"]
         repository, _, tag = container["image"].rpartition(":")
-        expected = (
-            "sluice-worker" if name in ("sluice-worker", "sluice-exporter") else f"sluice-{name}"
-        )
+        # Deployments are named sluice-<component>; the exporter runs the worker image
+        component = name.removeprefix("sluice-")
+        expected = "sluice-worker" if component == "exporter" else f"sluice-{component}"
         assert repository == f"ghcr.io/sluice-dev/{expected}", name
         assert tag == "0.1.0", name
         image_target = expected.removeprefix("sluice-")
@@ -333,6 +333,87 @@ def test_a_network_policy_guards_every_internal_function(cluster: Any) -> None:
     assert same_namespace == {"podSelector": {}}
     [allowed] = namespaces["namespaceSelector"]["matchExpressions"]
     assert {"knative-serving", "knative-eventing"} <= set(allowed["values"])
+
+
+def test_every_workload_is_probed(cluster: Any) -> None:
+    """Every container has a liveness probe; every one that serves requests (all but the
+    workers, which serve only their metrics) a readiness probe too."""
+    for name, spec in pod_specs(cluster):
+        for container in spec["containers"]:
+            assert container.get("livenessProbe", {}).get("httpGet"), name
+            if name != "sluice-worker":
+                assert container.get("readinessProbe", {}).get("httpGet"), name
+
+
+# ---- the models function: one long-lived pod, the admin key, its own NetworkPolicy -------
+
+
+def test_the_models_function_is_one_pod_that_never_scales_to_zero(cluster: Any) -> None:
+    """The copier works between requests: a Deployment of one replica (never a Knative Service,
+    which would scale it to zero), replaced rather than rolled, behind a ClusterIP Service."""
+    assert ("Service", "models") not in cluster
+    deployment = cluster[("Deployment", "sluice-models")]
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    template = deployment["spec"]["template"]
+    labels = template["metadata"]["labels"]
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    assert template["metadata"]["annotations"] == {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": "8080",
+        "prometheus.io/path": "/metrics",
+    }
+    [container] = template["spec"]["containers"]
+    assert container["ports"] == [{"name": "http", "containerPort": 8080}]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["resources"]["limits"]["memory"] == "1Gi"  # the model while copying
+    service = cluster[("Service", "sluice-models")]["spec"]
+    assert service["type"] == "ClusterIP"
+    assert service["selector"].items() <= labels.items()
+    assert service["ports"] == [{"name": "http", "port": 8080, "targetPort": "http"}]
+
+
+def test_only_the_models_function_has_the_admin_key(cluster: Any) -> None:
+    holders = {
+        name: e
+        for name, spec in pod_specs(cluster)
+        for c in spec["containers"]
+        for e in c.get("env", [])
+        if e["name"].startswith("SLUICE_MODELS__ADMIN_KEY")
+    }
+    assert list(holders) == ["sluice-models"]
+    assert holders["sluice-models"]["valueFrom"]["secretKeyRef"] == {
+        "name": "sluice-models",
+        "key": "admin-key",
+    }
+    [models] = cluster[("Deployment", "sluice-models")]["spec"]["template"]["spec"]["containers"]
+    assert not _takes_internal_token(models)  # it calls no Sluice service, none calls it
+    assert "create secret generic sluice-models" in (REPO / "docs/deploy.md").read_text()
+
+
+def test_the_models_network_policy_admits_prometheus_and_reaches_redis_and_milvus(
+    cluster: Any,
+) -> None:
+    policy = cluster[("NetworkPolicy", "sluice-models")]["spec"]
+    pod_labels = cluster[("Deployment", "sluice-models")]["spec"]["template"]["metadata"]
+    assert policy["podSelector"]["matchLabels"].items() <= pod_labels["labels"].items()
+    assert set(policy["policyTypes"]) == {"Ingress", "Egress"}
+    [rule] = policy["ingress"]  # no Sluice pod calls it: Prometheus's namespace only
+    assert rule["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    ]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 8080}]
+    egress = {(p["protocol"], p["port"]) for r in policy["egress"] for p in r["ports"]}
+    assert egress == {("UDP", 53), ("TCP", 53), ("TCP", 6379), ("TCP", 19530)}
+    config = cluster[("ConfigMap", "sluice-config")]["data"]
+    assert config["SLUICE_REDIS__URL"].startswith("redis://redis.sluice.svc.")  # this namespace
+    assert ".milvus.svc." in config["SLUICE_MILVUS__URI"]
+    assert config["SLUICE_REDIS__URL"].rsplit(":", 1)[1].startswith("6379/")
+    assert config["SLUICE_MILVUS__URI"].endswith(":19530")
+    internal = cluster[("NetworkPolicy", "sluice-internal-functions")]["spec"]
+    [selector] = internal["podSelector"]["matchExpressions"]
+    assert "models" not in selector["values"]
 
 
 # ---- tools/deploy/schemas.py: the strict schemas kubeconform uses --------------------------
