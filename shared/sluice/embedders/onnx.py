@@ -16,8 +16,11 @@ A model's directory (`<embedder.models_dir>/<name>`) is built once by `make mode
 
 Texts get the card's query or passage prefix (e5: `query: ` / `passage: `). A vector is the mean
 of the last hidden states over the attention mask, L2-normalised (the cards' pooling), as
-sentence-transformers computes it (tests/shared/test_onnx_embedders.py). Padding does not change
-a text's vector, so the caller may batch freely.
+sentence-transformers computes it (tests/shared/test_onnx_embedders.py). A text's vector never
+depends on the batch it comes in, so the caller may batch freely: fp32 models run the batch at
+once (padding changes nothing); int8 models quantise their activations per tensor at run time
+(the manifest's `batch_invariant: false`), which would let the other texts of a batch change a
+vector, so they run one text at a time (no slower on CPU: no padding is computed).
 """
 
 from __future__ import annotations
@@ -105,6 +108,7 @@ class OnnxEmbedder:
                 f"embedder: {model_dir} was built for {manifest['max_tokens']} tokens, the "
                 f"{card.name} card says {card.max_tokens}; " + how_to_build(model_dir)
             )
+        self.batch_invariant: bool = manifest["batch_invariant"]
         self._inputs: tuple[str, ...] = ()
         self._tokenizer = _load_tokenizer(model_dir / "tokenizer.json", self.max_tokens)
 
@@ -148,8 +152,7 @@ class OnnxEmbedder:
         outputs = {o.name: o for o in session.get_outputs()}
         if _OUTPUT not in outputs:
             raise ConfigError(
-                f"embedder.models_dir: {model} has outputs {sorted(outputs)}, "
-                f"expected {_OUTPUT!r}"
+                f"embedder.models_dir: {model} has outputs {sorted(outputs)}, expected {_OUTPUT!r}"
             )
         width = outputs[_OUTPUT].shape[-1]
         if isinstance(width, int) and width != self.identity.dim:
@@ -161,11 +164,19 @@ class OnnxEmbedder:
         self._session, self._session_pid = session, os.getpid()
 
     def embed(self, texts: list[str], kind: TextKind = "passage") -> list[list[float]]:
-        """One unit vector (float32 values) per text, in order; the batch is run as given."""
+        """One unit vector (float32 values) per text, in order; the batch is run as given, or
+        one text at a time for a model that is not batch-invariant."""
         self.warm()
         if not texts:
             return []
-        encodings = self._tokenizer.encode_batch(self.card.prefixed(texts, kind))
+        prefixed = self.card.prefixed(texts, kind)
+        if self.batch_invariant or len(prefixed) == 1:
+            return self._run(prefixed)
+        return [vector for text in prefixed for vector in self._run([text])]
+
+    def _run(self, texts: list[str]) -> list[list[float]]:
+        """The texts' vectors from one run of the model (padded to the longest)."""
+        encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": mask}
