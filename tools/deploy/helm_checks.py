@@ -104,6 +104,7 @@ def check_rendered(rendered: Path, chart: Path) -> list[str]:
             )
         problems += _routing_problems(path.name, docs, routes, table["subscribers"])
         problems += _internal_token_problems(path.name, docs, routes)
+        problems += _models_problems(path.name, docs)
         if name == "full":
             problems += _observability_problems(path.name, docs, chart)
         print(f"  {path.name}: {len(docs)} objects ({', '.join(sorted(kinds))})")
@@ -228,6 +229,64 @@ def _internal_token_problems(
             problems.append(
                 f"{file}: {component} {'lacks' if wanted else 'gets'} SLUICE_INTERNAL__TOKEN"
             )
+    return problems
+
+
+def _models_problems(file: str, docs: list[dict[str, Any]]) -> list[str]:
+    """The models function: one replica replaced (Recreate), never a Knative Service; the admin
+    key from a Secret, in its pod only; a NetworkPolicy of its own wherever the chart renders
+    NetworkPolicies, admitting no pod of the release; a ServiceMonitor (job sluice-models)
+    wherever the chart renders ServiceMonitors."""
+    workloads = [
+        d for d in docs if d["kind"] in ("Service", "Deployment") and "template" in d["spec"]
+    ]
+    models = [
+        d
+        for d in workloads
+        if d["metadata"]["labels"].get("app.kubernetes.io/component") == "models"
+    ]
+    if not models:
+        return []
+    problems = []
+    [deployment] = models
+    name = deployment["metadata"]["name"]
+    if deployment["kind"] != "Deployment" or deployment["spec"].get("replicas") != 1:
+        problems.append(f"{file}: {name} is not a Deployment of one replica")
+    if deployment["spec"].get("strategy", {}).get("type") != "Recreate":
+        problems.append(f"{file}: {name} is not replaced with strategy Recreate")
+    for doc in workloads:
+        env = doc["spec"]["template"]["spec"]["containers"][0].get("env", [])
+        keys = [e for e in env if e["name"] == "SLUICE_MODELS__ADMIN_KEY"]
+        if doc is deployment and not (keys and "secretKeyRef" in keys[0].get("valueFrom", {})):
+            problems.append(f"{file}: {name} gets no SLUICE_MODELS__ADMIN_KEY from a Secret")
+        if doc is not deployment and keys:
+            problems.append(f"{file}: {doc['metadata']['name']} gets the admin key")
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
+    own = [
+        d
+        for d in policies
+        if d["spec"]["podSelector"].get("matchLabels", {}).items() <= pod_labels.items()
+        and d["spec"]["podSelector"].get("matchLabels")
+    ]
+    if policies and len(own) != 1:
+        problems.append(f"{file}: {len(own)} NetworkPolicies select {name}, not 1")
+    for policy in own:
+        peers = [peer for rule in policy["spec"].get("ingress", []) for peer in rule["from"]]
+        if any("podSelector" in peer for peer in peers):
+            problems.append(f"{file}: {policy['metadata']['name']} admits pods of the release")
+        if "Egress" not in policy["spec"]["policyTypes"]:
+            problems.append(f"{file}: {policy['metadata']['name']} leaves egress open")
+    monitors = [d for d in docs if d["kind"] == "ServiceMonitor"]
+    jobs = [
+        r.get("replacement")
+        for m in monitors
+        for e in m["spec"]["endpoints"]
+        for r in e.get("relabelings", [])
+        if r.get("targetLabel") == "job"
+    ]
+    if monitors and "sluice-models" not in jobs:
+        problems.append(f"{file}: no ServiceMonitor scrapes {name} as job sluice-models")
     return problems
 
 

@@ -183,3 +183,28 @@ broker route delivers to them). */}}
 {{- $key := ternary .Values.internal.tokenKey "internal-token" (ne .Values.internal.existingSecret "") -}}
 {{- toYaml (dict "name" "SLUICE_INTERNAL__TOKEN" "valueFrom" (dict "secretKeyRef" (dict "name" (include "sluice.internalSecretName" .) "key" $key))) -}}
 {{- end -}}
+
+{{/* The Secret holding the models function's admin key: the user's, else the chart's `<fullname>-models`. */}}
+{{- define "sluice.modelsSecretName" -}}
+{{- if .Values.models.auth.existingSecret -}}
+{{- .Values.models.auth.existingSecret -}}
+{{- else -}}
+{{- include "sluice.componentName" (dict "root" . "component" "models") -}}
+{{- end -}}
+{{- end -}}
+
+{{/* SLUICE_MODELS__ADMIN_KEY, read from its Secret, as a YAML EnvVar: the models pod's only. */}}
+{{- define "sluice.modelsAdminKeyEnv" -}}
+{{- $key := ternary .Values.models.auth.adminKeyKey "admin-key" (ne .Values.models.auth.existingSecret "") -}}
+{{- toYaml (dict "name" "SLUICE_MODELS__ADMIN_KEY" "valueFrom" (dict "secretKeyRef" (dict "name" (include "sluice.modelsSecretName" .) "key" $key))) -}}
+{{- end -}}
+
+{{/* The TCP port of a URL (Redis', Milvus'): its own, else `default`. Call with (dict "url" "redis://h:6379/0" "default" 6379). */}}
+{{- define "sluice.urlPort" -}}
+{{- $host := (urlParse .url).host -}}
+{{- if regexMatch ":[0-9]+$" $host -}}
+{{- regexFind "[0-9]+$" $host -}}
+{{- else -}}
+{{- .default -}}
+{{- end -}}
+{{- end -}}
