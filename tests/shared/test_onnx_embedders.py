@@ -330,11 +330,10 @@ def test_e5_prefixes_queries_and_passages(e5: OnnxEmbedder):
     assert query == e5._run(["query: " + text])[0]
     assert passage == e5._run(["passage: " + text])[0]
     assert query != passage
-    # The prefix matters the way e5 was trained: without it, a query is not better placed.
-    plain = _array(e5._run([text]))[0]
+    # On one pair the prefix barely moves the score (0.896 with it, 0.901 without): what it does
+    # for retrieval is measured on SciFact (docs/models.md), not asserted here.
     right = _array(e5.embed([PASSAGES[0]], "passage"))[0]
     assert float(_array([query])[0] @ right) > 0.85
-    assert float(_array([query])[0] @ right) >= float(plain @ right) - 0.02
 
 
 def test_e5_keeps_up_to_512_tokens(e5: OnnxEmbedder):
