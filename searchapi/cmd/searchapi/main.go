@@ -96,16 +96,13 @@ func realMain(ctx context.Context) error {
 	grpclog.SetLoggerV2(grpcLogger{log})
 	m := metrics.New()
 
-	embedder, err := newEmbedder(cfg, m)
-	if err != nil {
-		return err
-	}
+	embedder := newEmbedder(cfg, m)
 	analyzer, err := analysis.New(cfg.Milvus.Language)
 	if err != nil {
 		return err
 	}
 	chunks := milvus.New(cfg.Milvus.URI, cfg.Milvus.Token, cfg.Milvus.Collection,
-		embedder.Identity(), analyzer.Identity(), cfg.Milvus.Timeout(), m.ObserveMilvus)
+		analyzer.Identity(), cfg.Milvus.Timeout(), m.ObserveMilvus)
 	defer func() { _ = chunks.Close(context.Background()) }()
 	records, err := documents.New(cfg.Redis.URL, cfg.Redis.KeyPrefix)
 	if err != nil {
@@ -143,7 +140,7 @@ func realMain(ctx context.Context) error {
 	failed := make(chan error, 1)
 	go func() { failed <- httpServer.ListenAndServe() }()
 	log.Info("listening", "address", s.Address(), "collection", cfg.Milvus.Collection,
-		"embedder", embedder.Identity().Name, "api_keys", len(cfg.Auth.APIKeys) > 0)
+		"embedder_url", cfg.Embedder.URL, "api_keys", len(cfg.Auth.APIKeys) > 0)
 	select {
 	case err := <-failed:
 		return err
@@ -161,14 +158,12 @@ func realMain(ctx context.Context) error {
 	return nil
 }
 
-// newEmbedder builds the query embedder the configuration names, timed and cached.
-func newEmbedder(cfg config.Config, m *metrics.Metrics) (embed.Embedder, error) {
-	var inner embed.Embedder = embed.NewHashing(cfg.Embedder.Dim)
-	if cfg.Embedder.Model != config.Hashing {
-		inner = embed.NewHTTP(cfg.Embedder.URL, cfg.Embedder.Model, cfg.Embedder.Dim, cfg.Internal.Token,
-			&http.Client{Timeout: cfg.SearchAPI.RequestTimeout()})
-	}
-	return embed.NewCached(timed{inner, m}, cfg.SearchAPI.CacheSize, m.ObserveCache)
+// newEmbedder builds the query embedders (each collection's model on first use), timed and
+// cached.
+func newEmbedder(cfg config.Config, m *metrics.Metrics) *embed.Models {
+	client := &http.Client{Timeout: cfg.SearchAPI.RequestTimeout()}
+	return embed.NewModels(cfg.Embedder.URL, cfg.Internal.Token, client, cfg.SearchAPI.CacheSize, m.ObserveCache,
+		func(inner embed.Embedder) embed.Embedder { return timed{inner, m} })
 }
 
 // timed records how long the embedder behind the cache takes.

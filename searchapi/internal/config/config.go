@@ -40,7 +40,7 @@ type Config struct {
 
 // PythonSections are the sections only the Python services read: searchapi accepts and
 // ignores them.
-var PythonSections = []string{"chunker", "claim_check", "extract", "index", "routing", "worker"}
+var PythonSections = []string{"chunker", "claim_check", "extract", "index", "models", "routing", "worker"}
 
 // Redis is where the pipeline keeps document records.
 type Redis struct {

@@ -149,7 +149,7 @@ func TestFiltersInMilvus(t *testing.T) {
 	lite := startLite(t)
 	createCollection(t, lite.uri(), "chunks", &hashing)
 	insertFilterRows(t, lite.uri(), "chunks")
-	store := newStore(t, lite.uri(), "chunks", hashing, 10*time.Second)
+	store := newStore(t, lite.uri(), "chunks", 10*time.Second)
 	all := []string{"d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8"}
 	without := func(docs ...string) []string {
 		return slices.DeleteFunc(slices.Clone(all), func(d string) bool { return slices.Contains(docs, d) })

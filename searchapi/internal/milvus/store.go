@@ -38,44 +38,115 @@ var outputFields = []string{"chunk_id", "doc_id", "chunk", "title", "text", "met
 // Observer is told how long each Milvus operation took.
 type Observer func(operation string, took time.Duration)
 
-// Store runs searches against one collection (or alias). Its errors wrap search's sentinels:
-// search.ErrMilvusUnavailable (unreachable, too slow), search.ErrRejected (an answer refusing
-// the request), search.ErrEmbedderMismatch and search.ErrAnalyzerMismatch.
+// refreshEvery is how long searchapi keeps the collection an alias names before asking
+// Milvus again: after a model switch, searches move to the new collection (and its model)
+// within this time, each search reading one collection only.
+const refreshEvery = 500 * time.Millisecond
+
+// Store runs searches against the collection an alias names. Its errors wrap search's
+// sentinels: search.ErrMilvusUnavailable (unreachable, too slow), search.ErrRejected (an
+// answer refusing the request), search.ErrEmbedderMismatch and search.ErrAnalyzerMismatch.
 type Store struct {
-	config     milvusclient.ClientConfig
-	collection string
-	configured embed.Identity
-	analyzer   analysis.Identity
-	timeout    time.Duration
-	observe    Observer
-	// recorded is what the collection records, once read.
-	recorded atomic.Pointer[recorded]
+	config   milvusclient.ClientConfig
+	alias    string
+	analyzer analysis.Identity
+	timeout  time.Duration
+	observe  Observer
+	// records holds what each collection records (name -> recorded), once read.
+	records sync.Map
+	// current is the collection the alias named when last asked, and when that was.
+	current   atomic.Pointer[resolved]
+	resolving sync.Mutex
 
 	mu     sync.Mutex
 	client *milvusclient.Client
 }
 
+// resolved is the collection an alias named at a moment.
+type resolved struct {
+	collection search.Collection
+	at         time.Time
+}
+
 var _ search.Chunks = (*Store)(nil)
 
-// New returns a store for the collection (or alias); it connects on first use. Dense and
-// hybrid searches are checked against the identity of the embedder that embedded their
-// vector; text searches, counts and pings against `configured`, the embedder the
-// configuration names (whose version may be unknown). Text searches are also checked against
-// the analyser the searches' terms were made with.
-func New(uri, token, collection string, configured embed.Identity, analyzer analysis.Identity,
-	timeout time.Duration, observe Observer,
-) *Store {
+// New returns a store for the collections the alias names (a collection's own name works
+// too); it connects on first use. Dense searches are checked against the embedder the
+// collection records, text searches against the analyser the searches' terms were made with.
+func New(uri, token, alias string, analyzer analysis.Identity, timeout time.Duration, observe Observer) *Store {
 	if observe == nil {
 		observe = func(string, time.Duration) {}
 	}
 	return &Store{
-		config:     milvusclient.ClientConfig{Address: uri, APIKey: token},
-		collection: collection,
-		configured: configured,
-		analyzer:   analyzer,
-		timeout:    timeout,
-		observe:    observe,
+		config:   milvusclient.ClientConfig{Address: uri, APIKey: token},
+		alias:    alias,
+		analyzer: analyzer,
+		timeout:  timeout,
+		observe:  observe,
 	}
+}
+
+// Current is the collection the alias names, and the embedder of its vectors (read again
+// after refreshEvery); Name "" while neither the alias nor a collection of its name exists.
+func (s *Store) Current(ctx context.Context) (search.Collection, error) {
+	if c := s.current.Load(); c != nil && time.Since(c.at) < refreshEvery {
+		return c.collection, nil
+	}
+	// One search asks Milvus; while it does, the others go on with the last answer (a Milvus
+	// that hangs costs them nothing more than it costs the one asking).
+	stale := s.current.Load()
+	if stale != nil && !s.resolving.TryLock() {
+		return stale.collection, nil
+	}
+	if stale == nil {
+		s.resolving.Lock()
+	}
+	defer s.resolving.Unlock()
+	if c := s.current.Load(); c != nil && time.Since(c.at) < refreshEvery {
+		return c.collection, nil
+	}
+	var collection search.Collection
+	err := s.call(ctx, "resolve", "", func(ctx context.Context, c *milvusclient.Client) error {
+		name, err := s.aliased(ctx, c)
+		if err != nil || name == "" {
+			return err
+		}
+		record, err := s.record(ctx, c, name)
+		if err != nil {
+			return err
+		}
+		collection = search.Collection{Name: name, Embedder: record.embedder}
+		return nil
+	})
+	if err != nil {
+		return search.Collection{}, err
+	}
+	s.current.Store(&resolved{collection: collection, at: time.Now()})
+	return collection, nil
+}
+
+// aliased is the collection the alias names ("" if there is none).
+func (s *Store) aliased(ctx context.Context, c *milvusclient.Client) (string, error) {
+	alias, err := c.DescribeAlias(ctx, milvusclient.NewDescribeAliasOption(s.alias))
+	if err == nil {
+		return alias.CollectionName, nil
+	}
+	if transient(ctx, err) {
+		return "", err
+	}
+	exists, err := c.HasCollection(ctx, milvusclient.NewHasCollectionOption(s.alias))
+	if err != nil || !exists {
+		return "", err
+	}
+	return s.alias, nil // a collection named as the alias (no alias)
+}
+
+// name is the collection a scope reads: the one its search resolved, else the alias.
+func (s *Store) name(scope search.Scope) string {
+	if name := scope.Collection(); name != "" {
+		return name
+	}
+	return s.alias
 }
 
 // Close closes the connection, if any.
@@ -92,18 +163,18 @@ func (s *Store) Close(ctx context.Context) error {
 
 // Dense returns the chunks nearest to the vector (cosine similarity, higher is nearer).
 func (s *Store) Dense(ctx context.Context, scope search.Scope, vector search.Vector, page search.Page) ([]search.Hit, error) {
-	option := milvusclient.NewSearchOption(s.collection, page.Limit, []entity.Vector{entity.FloatVector(vector.Values)}).
+	option := milvusclient.NewSearchOption(s.name(scope), page.Limit, []entity.Vector{entity.FloatVector(vector.Values)}).
 		WithANNSField("dense").WithFilter(scope.Expression()).WithOffset(page.Offset).WithOutputFields(outputFields...)
-	return s.search(ctx, "search_dense", vector.Embedder, false, option)
+	return s.search(ctx, "search_dense", s.name(scope), check{embedder: &vector.Embedder}, option)
 }
 
 // Text returns the chunks that best match the terms by BM25 (Milvus tokenises them), with
 // their BM25 scores (positive, higher is better).
 func (s *Store) Text(ctx context.Context, scope search.Scope, terms string, page search.Page) ([]search.Hit, error) {
-	option := milvusclient.NewSearchOption(s.collection, page.Limit, []entity.Vector{entity.Text(terms)}).
+	option := milvusclient.NewSearchOption(s.name(scope), page.Limit, []entity.Vector{entity.Text(terms)}).
 		WithANNSField("sparse").WithSearchParam("metric_type", "BM25").WithFilter(scope.Expression()).
 		WithOffset(page.Offset).WithOutputFields(outputFields...)
-	hits, err := s.search(ctx, "search_text", s.configured, true, option)
+	hits, err := s.search(ctx, "search_text", s.name(scope), check{analysed: true}, option)
 	for i := range hits {
 		// milvus-lite answers BM25 scores negated (Milvus does not): a BM25 score is never
 		// negative, so this is the one place that undoes it.
@@ -115,8 +186,8 @@ func (s *Store) Text(ctx context.Context, scope search.Scope, terms string, page
 // Count returns how many chunks the scope holds.
 func (s *Store) Count(ctx context.Context, scope search.Scope) (int64, error) {
 	var count int64
-	err := s.call(ctx, "count", check{embedder: s.configured}, func(ctx context.Context, c *milvusclient.Client) error {
-		result, err := c.Query(ctx, milvusclient.NewQueryOption(s.collection).
+	err := s.call(ctx, "count", s.name(scope), func(ctx context.Context, c *milvusclient.Client) error {
+		result, err := c.Query(ctx, milvusclient.NewQueryOption(s.name(scope)).
 			WithFilter(scope.Expression()).WithOutputFields("count(*)"))
 		if err != nil {
 			return err
@@ -134,8 +205,8 @@ func (s *Store) Count(ctx context.Context, scope search.Scope) (int64, error) {
 // Rows returns at most limit chunks of the scope (no vectors).
 func (s *Store) Rows(ctx context.Context, scope search.Scope, limit int) ([]search.Chunk, error) {
 	var chunks []search.Chunk
-	err := s.call(ctx, "query_rows", check{embedder: s.configured}, func(ctx context.Context, c *milvusclient.Client) error {
-		result, err := c.Query(ctx, milvusclient.NewQueryOption(s.collection).
+	err := s.call(ctx, "query_rows", s.name(scope), func(ctx context.Context, c *milvusclient.Client) error {
+		result, err := c.Query(ctx, milvusclient.NewQueryOption(s.name(scope)).
 			WithFilter(scope.Expression()).WithLimit(limit).
 			WithOutputFields("chunk", "title", "text", "version", "metadata", "page", "page_end", "section"))
 		if err != nil {
@@ -172,20 +243,23 @@ func (s *Store) Rows(ctx context.Context, scope search.Scope, limit int) ([]sear
 
 // Ping checks that Milvus answers and the collection exists.
 func (s *Store) Ping(ctx context.Context) error {
-	return s.call(ctx, "ping", check{embedder: s.configured}, func(ctx context.Context, c *milvusclient.Client) error {
-		exists, err := c.HasCollection(ctx, milvusclient.NewHasCollectionOption(s.collection))
-		if err == nil && !exists {
-			return fmt.Errorf("collection %q does not exist yet (the index function creates it)", s.collection)
+	return s.call(ctx, "ping", "", func(ctx context.Context, c *milvusclient.Client) error {
+		name, err := s.aliased(ctx, c)
+		if err == nil && name == "" {
+			return fmt.Errorf("collection %q does not exist yet (the index function creates it)", s.alias)
 		}
 		return err
 	})
 }
 
-func (s *Store) search(ctx context.Context, operation string, embedder embed.Identity, analysed bool,
+func (s *Store) search(ctx context.Context, operation, collection string, want check,
 	option milvusclient.SearchOption,
 ) ([]search.Hit, error) {
 	var hits []search.Hit
-	err := s.call(ctx, operation, check{embedder: embedder, analysed: analysed}, func(ctx context.Context, c *milvusclient.Client) error {
+	err := s.call(ctx, operation, collection, func(ctx context.Context, c *milvusclient.Client) error {
+		if err := s.checkCollection(ctx, c, collection, want); err != nil {
+			return err
+		}
 		results, err := c.Search(ctx, option) // ctx bounded by the store's timeout
 		if err != nil {
 			return err
@@ -199,10 +273,9 @@ func (s *Store) search(ctx context.Context, operation string, embedder embed.Ide
 	return hits, err
 }
 
-// call runs one operation with the store's timeout, once the collection's vectors are known
-// to be comparable with the embedder's; a failure drops the connection so the next call
-// reconnects (the gRPC channel to a restarted server may be stuck).
-func (s *Store) call(ctx context.Context, operation string, want check,
+// call runs one operation with the store's timeout; a failure drops the connection so the
+// next call reconnects (the gRPC channel to a restarted server may be stuck).
+func (s *Store) call(ctx context.Context, operation, collection string,
 	run func(context.Context, *milvusclient.Client) error,
 ) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
@@ -213,15 +286,15 @@ func (s *Store) call(ctx context.Context, operation string, want check,
 	if err != nil {
 		return fmt.Errorf("%w: connect: %w", search.ErrMilvusUnavailable, err)
 	}
-	if err := s.checkCollection(ctx, client, want); err != nil {
-		return err
-	}
 	err = run(ctx, client)
-	if err != nil && notLoaded(err) {
+	if errors.Is(err, search.ErrEmbedderMismatch) || errors.Is(err, search.ErrAnalyzerMismatch) {
+		return err // the collection's records refuse the call
+	}
+	if err != nil && collection != "" && notLoaded(err) {
 		// A restarted milvus-lite (or a collection released by an operator) must be loaded
 		// again before it can be searched; loading is idempotent, so do it and retry once.
 		var task milvusclient.LoadTask
-		if task, err = client.LoadCollection(ctx, milvusclient.NewLoadCollectionOption(s.collection)); err == nil {
+		if task, err = client.LoadCollection(ctx, milvusclient.NewLoadCollectionOption(collection)); err == nil {
 			if err = task.Await(ctx); err == nil {
 				err = run(ctx, client)
 			}
@@ -261,10 +334,10 @@ func transient(ctx context.Context, err error) bool {
 	return strings.Contains(message, "connection refused") || strings.Contains(message, "Unavailable")
 }
 
-// check is what a call needs the collection to record: the embedder whose vectors it
-// compares, and (analysed) the analyser that made its terms.
+// check is what a search needs its collection to record: the embedder whose vectors it
+// compares (nil: none), and (analysed) the analyser that made its terms.
 type check struct {
-	embedder embed.Identity
+	embedder *embed.Identity
 	analysed bool
 }
 
@@ -274,57 +347,54 @@ type recorded struct {
 	analyzer *analysis.Identity // nil: not recorded (built by an older Sluice)
 }
 
-// checkCollection compares what the collection records with what the call needs. The record
-// is read once and kept while it matches; after a mismatch it is read again on the next call,
-// so a collection rebuilt (or an alias switched) for the right embedder is searched without a
-// restart.
-func (s *Store) checkCollection(ctx context.Context, client *milvusclient.Client, want check) error {
-	record := s.recorded.Load()
-	if record == nil {
-		read, exists, err := s.readRecord(ctx, client)
-		if err != nil || !exists {
-			return err // no collection yet: nothing to search, nothing to compare
-		}
-		record = &read
-		s.recorded.Store(record)
+// checkCollection compares what the collection records with what the search needs. A record is
+// read once per collection and kept while it matches; after a mismatch it is read again on the
+// next call, so a collection rebuilt for the right embedder is searched without a restart.
+func (s *Store) checkCollection(ctx context.Context, client *milvusclient.Client, name string, want check) error {
+	record, err := s.record(ctx, client, name)
+	if err != nil {
+		return err
 	}
-	if !record.embedder.Matches(want.embedder) {
-		s.recorded.CompareAndSwap(record, nil)
-		return fmt.Errorf("%w: collection %s holds vectors of %+v but searchapi embeds queries with %+v",
-			search.ErrEmbedderMismatch, s.collection, record.embedder, want.embedder)
+	if want.embedder != nil && !record.embedder.Matches(*want.embedder) {
+		s.records.Delete(name)
+		return fmt.Errorf("%w: collection %s holds vectors of %+v but the query was embedded with %+v",
+			search.ErrEmbedderMismatch, name, record.embedder, *want.embedder)
 	}
 	if want.analysed && (record.analyzer == nil || *record.analyzer != s.analyzer) {
-		s.recorded.CompareAndSwap(record, nil)
+		s.records.Delete(name)
 		if record.analyzer == nil {
 			return fmt.Errorf("%w: collection %s does not record its text analyser (property %s): "+
-				"it was built by an older Sluice; index the documents again", search.ErrAnalyzerMismatch, s.collection, analyzerProperty)
+				"it was built by an older Sluice; index the documents again", search.ErrAnalyzerMismatch, name, analyzerProperty)
 		}
 		return fmt.Errorf("%w: collection %s's text was analysed as %+v but searchapi analyses queries as %+v",
-			search.ErrAnalyzerMismatch, s.collection, *record.analyzer, s.analyzer)
+			search.ErrAnalyzerMismatch, name, *record.analyzer, s.analyzer)
 	}
 	return nil
 }
 
-// readRecord reads what the collection records, if the collection exists.
-func (s *Store) readRecord(ctx context.Context, client *milvusclient.Client) (recorded, bool, error) {
-	collection, err := client.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption(s.collection))
+// record is what the collection records (read once, then kept).
+func (s *Store) record(ctx context.Context, client *milvusclient.Client, name string) (recorded, error) {
+	if record, ok := s.records.Load(name); ok {
+		return record.(recorded), nil
+	}
+	collection, err := client.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption(name))
 	if err != nil {
 		if transient(ctx, err) {
-			s.reset(client)
-			return recorded{}, false, fmt.Errorf("%w: describe: %w", search.ErrMilvusUnavailable, err)
+			return recorded{}, fmt.Errorf("%w: describe: %w", search.ErrMilvusUnavailable, err)
 		}
-		return recorded{}, false, nil
+		return recorded{}, fmt.Errorf("%w: describe %s: %w", search.ErrRejected, name, err)
 	}
 	var record recorded
 	if err := json.Unmarshal([]byte(collection.Properties[embedderProperty]), &record.embedder); err != nil {
-		return recorded{}, true, fmt.Errorf("%w: collection %s does not record its embedder (property %s)",
-			search.ErrEmbedderMismatch, s.collection, embedderProperty)
+		return recorded{}, fmt.Errorf("%w: collection %s does not record its embedder (property %s)",
+			search.ErrEmbedderMismatch, name, embedderProperty)
 	}
 	var analyzer analysis.Identity
 	if err := json.Unmarshal([]byte(collection.Properties[analyzerProperty]), &analyzer); err == nil {
 		record.analyzer = &analyzer
 	}
-	return record, true, nil
+	s.records.Store(name, record)
+	return record, nil
 }
 
 func (s *Store) connect(ctx context.Context) (*milvusclient.Client, error) {

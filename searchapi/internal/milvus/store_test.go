@@ -154,13 +154,14 @@ func createRecording(t *testing.T, uri, name string, recorded *embed.Identity, a
 	}
 }
 
-// newStore is a store whose calls take at most timeout (5 s when 0).
-func newStore(t *testing.T, uri, collection string, configured embed.Identity, timeout time.Duration) *Store {
+// newStore is a store of the alias (or collection) whose calls take at most timeout (5 s
+// when 0).
+func newStore(t *testing.T, uri, alias string, timeout time.Duration) *Store {
 	t.Helper()
 	if timeout == 0 {
 		timeout = 5 * time.Second
 	}
-	store := New(uri, "", collection, configured, english.Identity(), timeout, nil)
+	store := New(uri, "", alias, english.Identity(), timeout, nil)
 	t.Cleanup(func() { _ = store.Close(context.Background()) })
 	return store
 }
@@ -203,7 +204,7 @@ func TestStore(t *testing.T) {
 	t.Parallel()
 	lite := startLite(t)
 	createCollection(t, lite.uri(), "chunks", &hashing)
-	store := newStore(t, lite.uri(), "chunks", hashing, 0)
+	store := newStore(t, lite.uri(), "chunks", 0)
 	acme := scope(t, "acme", search.Filter{})
 	page := search.Page{Limit: 3}
 	const query = "water mill river"
@@ -305,14 +306,14 @@ func TestStore(t *testing.T) {
 		if err := store.Ping(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		err := newStore(t, lite.uri(), "missing", hashing, 0).Ping(t.Context())
+		err := newStore(t, lite.uri(), "missing", 0).Ping(t.Context())
 		if !errors.Is(err, search.ErrRejected) || !strings.Contains(err.Error(), "does not exist yet") {
 			t.Fatalf("ping of a missing collection: %v", err)
 		}
 	})
 
 	t.Run("a search Milvus refuses", func(t *testing.T) {
-		_, err := newStore(t, lite.uri(), "missing", hashing, 0).Text(t.Context(), acme, query, page)
+		_, err := newStore(t, lite.uri(), "missing", 0).Text(t.Context(), acme, query, page)
 		if !errors.Is(err, search.ErrRejected) || errors.Is(err, search.ErrMilvusUnavailable) {
 			t.Fatalf("a search of a missing collection: %v, want ErrRejected", err)
 		}
@@ -330,32 +331,37 @@ func TestStoreComparesEmbedders(t *testing.T) {
 	otherVersion := embed.Identity{Name: hashing.Name, Dim: dim, Version: "2"}
 	model := embed.Identity{Name: "all-MiniLM-L6-v2", Dim: dim}
 
+	text := func(s *Store) error { _, err := s.Text(t.Context(), acme, "water", page); return err }
+	count := func(s *Store) error { _, err := s.Count(t.Context(), acme); return err }
+	current := func(s *Store) error { _, err := s.Current(t.Context()); return err }
+
+	// Only a dense search compares embedders (its vector's with the collection's record): text
+	// searches, counts and pings compare none (there is no configured embedder any more: the
+	// collection names it).
 	cases := []struct {
 		name       string
 		collection string
-		configured embed.Identity
 		run        func(*Store) error
 		mismatch   string // a part of the mismatch error; empty: no error
 	}{
-		{name: "dense with the recorded identity", collection: "chunks", configured: hashing,
-			run: dense(t, acme, page, hashing)},
-		{name: "dense with an unknown version", collection: "chunks", configured: unknownVersion,
-			run: dense(t, acme, page, unknownVersion)},
-		{name: "dense with another version", collection: "chunks", configured: hashing,
+		{name: "dense with the recorded identity", collection: "chunks", run: dense(t, acme, page, hashing)},
+		{name: "dense with an unknown version", collection: "chunks", run: dense(t, acme, page, unknownVersion)},
+		{name: "dense with another version", collection: "chunks",
 			run: dense(t, acme, page, otherVersion), mismatch: "Version:2"},
-		{name: "dense with another model", collection: "chunks", configured: hashing,
-			run: dense(t, acme, page, model), mismatch: "{Name:hashing Dim:64 Version:1} but searchapi embeds queries with {Name:all-MiniLM-L6-v2"},
-		{name: "text with another configured model", collection: "chunks", configured: model,
-			run: func(s *Store) error { _, err := s.Text(t.Context(), acme, "water", page); return err }, mismatch: "all-MiniLM-L6-v2"},
-		{name: "ping with another configured model", collection: "chunks", configured: model,
-			run: func(s *Store) error { return s.Ping(t.Context()) }, mismatch: "all-MiniLM-L6-v2"},
-		{name: "a collection that does not record its embedder", collection: "unrecorded", configured: hashing,
+		{name: "dense with another model", collection: "chunks",
+			run: dense(t, acme, page, model), mismatch: "{Name:hashing Dim:64 Version:1} but the query was embedded with {Name:all-MiniLM-L6-v2"},
+		{name: "text compares no embedder", collection: "chunks", run: text},
+		{name: "a count compares no embedder", collection: "unrecorded", run: count},
+		{name: "a ping compares no embedder", collection: "unrecorded", run: func(s *Store) error { return s.Ping(t.Context()) }},
+		{name: "a collection that does not record its embedder", collection: "unrecorded",
 			run: dense(t, acme, page, hashing), mismatch: "does not record its embedder"},
+		{name: "the current collection does not record its embedder", collection: "unrecorded",
+			run: current, mismatch: "does not record its embedder"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			err := tc.run(newStore(t, lite.uri(), tc.collection, tc.configured, 0))
+			err := tc.run(newStore(t, lite.uri(), tc.collection, 0))
 			switch {
 			case tc.mismatch == "" && err != nil:
 				t.Fatal(err)
@@ -367,7 +373,7 @@ func TestStoreComparesEmbedders(t *testing.T) {
 
 	t.Run("one store, queries of two identities", func(t *testing.T) {
 		t.Parallel()
-		store := newStore(t, lite.uri(), "chunks", unknownVersion, 0)
+		store := newStore(t, lite.uri(), "chunks", 0)
 		for _, step := range []struct {
 			identity embed.Identity
 			mismatch bool
@@ -401,7 +407,7 @@ func TestStoreComparesAnalyzers(t *testing.T) {
 	} {
 		t.Run(collection, func(t *testing.T) {
 			t.Parallel()
-			store := newStore(t, lite.uri(), collection, hashing, 0)
+			store := newStore(t, lite.uri(), collection, 0)
 			_, err := store.Text(t.Context(), acme, "water", page)
 			if !errors.Is(err, search.ErrAnalyzerMismatch) || !strings.Contains(err.Error(), mismatch) {
 				t.Fatalf("text search: %v, want an analyser mismatch mentioning %q", err, mismatch)
@@ -417,7 +423,7 @@ func TestStoreReconnectsAfterARestart(t *testing.T) {
 	t.Parallel()
 	lite := startLite(t)
 	createCollection(t, lite.uri(), "chunks", &hashing)
-	store := newStore(t, lite.uri(), "chunks", hashing, 2*time.Second) // down is 2 s per call
+	store := newStore(t, lite.uri(), "chunks", 2*time.Second) // down is 2 s per call
 	acme := scope(t, "acme", search.Filter{})
 	denseSearch := func() error {
 		return dense(t, acme, search.Page{Limit: 3}, hashing)(store)

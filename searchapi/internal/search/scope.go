@@ -40,8 +40,19 @@ func ValidTenant(name string) bool { return tenantName.MatchString(name) }
 // this package builds one, from validated parts, so a store never gets user text to splice
 // into an expression.
 type Scope struct {
-	tenant string
-	expr   string
+	tenant     string
+	expr       string
+	collection string // the physical collection to read ("": the alias's, when read)
+}
+
+// Collection is the physical collection the scope reads ("": the one the alias names).
+func (s Scope) Collection() string { return s.collection }
+
+// In is the scope read from one collection (the one a search resolved once, for all its
+// calls).
+func (s Scope) In(c Collection) Scope {
+	s.collection = c.Name
+	return s
 }
 
 // Tenant is the tenant whose chunks the scope holds.

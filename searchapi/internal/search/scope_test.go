@@ -127,3 +127,21 @@ func TestDocumentScope(t *testing.T) {
 		})
 	}
 }
+
+func TestScopeIn(t *testing.T) {
+	t.Parallel()
+	scope, err := Filter{DocumentID: json.RawMessage(`"a"`)}.Scope("acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if scope.Collection() != "" {
+		t.Fatalf("a new scope reads collection %q, want the alias's (\"\")", scope.Collection())
+	}
+	in := scope.In(Collection{Name: "sluice_chunks__v4_hashing_384"})
+	if in.Collection() != "sluice_chunks__v4_hashing_384" || in.Tenant() != "acme" || in.Expression() != scope.Expression() {
+		t.Fatalf("scope in a collection: %q, %q, %q", in.Collection(), in.Tenant(), in.Expression())
+	}
+	if scope.Collection() != "" {
+		t.Fatal("In changed the scope it was called on")
+	}
+}

@@ -46,6 +46,9 @@ type Response struct {
 	K      int     `json:"k"`
 	Offset int     `json:"offset"`
 	TookMS float64 `json:"took_ms"`
+	// Embedder is the model of the collection searched (queries were embedded with it);
+	// absent while nothing is indexed.
+	Embedder *embed.Identity `json:"embedder,omitempty"`
 }
 
 // Hit is one chunk found by a search.
@@ -83,6 +86,13 @@ type Citation struct {
 	Section string `json:"section"`
 }
 
+// Collection is a physical chunk collection and the embedder of its vectors: the one the
+// alias names at the moment a search starts, which all of the search reads.
+type Collection struct {
+	Name     string
+	Embedder embed.Identity
+}
+
 // Vector is a query embedded, and the identity of the embedder that embedded it (which the
 // store compares with the one its collection records).
 type Vector struct {
@@ -99,6 +109,9 @@ type Page struct {
 // Chunks is the store the service searches and counts (Milvus). Searches return hits best
 // first, with scores where higher is better (Dense: cosine similarity; Text: BM25).
 type Chunks interface {
+	// Current is the collection the alias names now (Name "" while none exists). A model
+	// switch moves the alias; a search resolves it once and reads that collection only.
+	Current(ctx context.Context) (Collection, error)
 	Dense(ctx context.Context, scope Scope, vector Vector, page Page) ([]Hit, error)
 	// Text ranks by BM25 against terms: the query as the analyser made it (stems, no stop
 	// words), matched against the chunks' text analysed the same way when they were indexed.
@@ -114,10 +127,10 @@ type Records interface {
 	Get(ctx context.Context, tenant, id string) (Record, error)
 }
 
-// Embedder embeds queries; Identity says which embedder made the last vectors.
+// Embedder embeds queries with the embedder of an identity (the collection's); an answer of
+// another build wraps embed.ErrMismatch.
 type Embedder interface {
-	Embed(ctx context.Context, texts []string) ([][]float32, error)
-	Identity() embed.Identity
+	Embed(ctx context.Context, identity embed.Identity, texts []string) ([][]float32, error)
 }
 
 // Limits bound what a request may ask for.
@@ -174,8 +187,19 @@ func (s *Service) Search(ctx context.Context, req Request) (*Response, error) {
 	if q.scope, err = req.Filter.Scope(req.Tenant); err != nil {
 		return nil, err
 	}
+	collection, err := s.chunks.Current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q.scope = q.scope.In(collection)
+	response := &Response{Hits: []Hit{}, Mode: req.Mode, K: page.Limit, Offset: page.Offset}
+	if collection.Name == "" { // nothing indexed yet
+		response.TookMS = float64(time.Since(started).Microseconds()) / 1000
+		return response, nil
+	}
+	response.Embedder = &collection.Embedder
 	if q.mode == ModeDense || q.mode == ModeHybrid && q.fusion.dense > 0 {
-		if q.vector, err = s.embed(ctx, req.Query); err != nil {
+		if q.vector, err = s.embed(ctx, collection.Embedder, req.Query); err != nil {
 			return nil, err
 		}
 	}
@@ -192,11 +216,11 @@ func (s *Service) Search(ctx context.Context, req Request) (*Response, error) {
 	for i := range hits {
 		marker.mark(&hits[i])
 	}
-	if hits == nil {
-		hits = []Hit{}
+	if hits != nil {
+		response.Hits = hits
 	}
-	return &Response{Hits: hits, Mode: req.Mode, K: page.Limit, Offset: page.Offset,
-		TookMS: float64(time.Since(started).Microseconds()) / 1000}, nil
+	response.TookMS = float64(time.Since(started).Microseconds()) / 1000
+	return response, nil
 }
 
 // page is one page of the ranking.
@@ -317,17 +341,19 @@ func (s *Service) validate(req *Request) (Page, error) {
 	return page, nil
 }
 
-// embed embeds the query; the identity is read after embedding, as an endpoint reports its
-// own with its answers.
-func (s *Service) embed(ctx context.Context, query string) (Vector, error) {
-	vectors, err := s.embedder.Embed(ctx, []string{query})
+// embed embeds the query with the collection's embedder.
+func (s *Service) embed(ctx context.Context, identity embed.Identity, query string) (Vector, error) {
+	vectors, err := s.embedder.Embed(ctx, identity, []string{query})
+	if errors.Is(err, embed.ErrMismatch) {
+		return Vector{}, fmt.Errorf("%w: %w", ErrEmbedderMismatch, err)
+	}
 	if err != nil {
 		return Vector{}, fmt.Errorf("%w: %w", ErrEmbedderUnavailable, err)
 	}
 	if len(vectors) != 1 {
 		return Vector{}, fmt.Errorf("%w: %d vectors for one query", ErrEmbedderUnavailable, len(vectors))
 	}
-	return Vector{Values: vectors[0], Embedder: s.embedder.Identity()}, nil
+	return Vector{Values: vectors[0], Embedder: identity}, nil
 }
 
 func aboveScore(hits []Hit, minimum float64) []Hit {

@@ -2,7 +2,9 @@ package search
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -13,21 +15,39 @@ import (
 	"sluice.dev/searchapi/internal/embed"
 )
 
+// hashing16 is the embedder of the collection recordingChunks names by default.
+var hashing16 = embed.Identity{Name: "hashing", Dim: 16, Version: "1"}
+
 // recordingChunks remembers its calls and answers each search with the page of its hits
-// (dense) or textHits (text, when set).
+// (dense) or textHits (text, when set). Its alias names current (default: "chunks", of
+// hashing16).
 type recordingChunks struct {
-	mu       sync.Mutex
-	calls    map[string]Page // search mode (or "count", "rows") -> the page asked for
-	mode     string          // the last call's
-	terms    string
-	scope    Scope
-	page     Page
-	vector   Vector
-	hits     []Hit
-	textHits []Hit
-	count    int64
-	rows     []Chunk
-	err      error
+	mu         sync.Mutex
+	current    *Collection
+	currentErr error
+	currents   int             // calls of Current
+	calls      map[string]Page // search mode (or "count", "rows") -> the page asked for
+	scopes     []Scope         // every call's, in order
+	mode       string          // the last call's
+	terms      string
+	scope      Scope
+	page       Page
+	vector     Vector
+	hits       []Hit
+	textHits   []Hit
+	count      int64
+	rows       []Chunk
+	err        error
+}
+
+func (r *recordingChunks) Current(context.Context) (Collection, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.currents++
+	if r.current != nil {
+		return *r.current, r.currentErr
+	}
+	return Collection{Name: "chunks", Embedder: hashing16}, r.currentErr
 }
 
 func (r *recordingChunks) record(mode string, s Scope, p Page) {
@@ -35,6 +55,7 @@ func (r *recordingChunks) record(mode string, s Scope, p Page) {
 		r.calls = map[string]Page{}
 	}
 	r.calls[mode], r.mode, r.scope, r.page = p, mode, s, p
+	r.scopes = append(r.scopes, s)
 }
 
 func (r *recordingChunks) Rows(_ context.Context, s Scope, limit int) ([]Chunk, error) {
@@ -84,27 +105,22 @@ func (f fakeRecords) Get(_ context.Context, tenant, id string) (Record, error) {
 	return Record{ID: id, Tenant: tenant, Status: "indexed", Chunks: 3}, nil
 }
 
-// reportingEmbedder learns its version from its first answer, as the HTTP embedder does.
-type reportingEmbedder struct {
-	*embed.Hashing
-	embedded bool
-	err      error
+// recordingEmbedder embeds with the hashing embedder of the identity asked for (or fails
+// with err), remembering the identities.
+type recordingEmbedder struct {
+	mu         sync.Mutex
+	identities []embed.Identity
+	err        error
 }
 
-func (r *reportingEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+func (r *recordingEmbedder) Embed(ctx context.Context, identity embed.Identity, texts []string) ([][]float32, error) {
+	r.mu.Lock()
+	r.identities = append(r.identities, identity)
+	r.mu.Unlock()
 	if r.err != nil {
 		return nil, r.err
 	}
-	r.embedded = true
-	return r.Hashing.Embed(ctx, texts)
-}
-
-func (r *reportingEmbedder) Identity() embed.Identity {
-	identity := r.Hashing.Identity()
-	if !r.embedded {
-		identity.Version = ""
-	}
-	return identity
+	return embed.NewHashing(identity.Dim).Embed(ctx, texts)
 }
 
 var limits = Limits{DefaultK: 10, MaxK: 100, MaxOffset: 1000, MaxQueryChars: 50, Candidates: 100}
@@ -122,7 +138,7 @@ var english = func() *analysis.Analyzer {
 }()
 
 func newService(chunks Chunks, records Records) *Service {
-	return NewService(chunks, records, &reportingEmbedder{Hashing: embed.NewHashing(16)}, english, limits)
+	return NewService(chunks, records, &recordingEmbedder{}, english, limits)
 }
 
 func TestSearchDispatchesByMode(t *testing.T) {
@@ -184,16 +200,99 @@ func TestTextSearchesTheAnalysedQuery(t *testing.T) {
 	}
 }
 
-func TestTheVectorCarriesTheIdentityReadAfterEmbedding(t *testing.T) {
+func TestTheVectorCarriesTheCollectionsIdentity(t *testing.T) {
 	t.Parallel()
 	for _, mode := range []string{ModeDense, ModeHybrid} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
-			chunks := &recordingChunks{}
-			_, err := newService(chunks, fakeRecords{}).Search(context.Background(), Request{Query: "q", Mode: mode, Tenant: "acme"})
-			want := embed.Identity{Name: "hashing", Dim: 16, Version: "1"}
-			if err != nil || chunks.vector.Embedder != want {
-				t.Fatalf("store got identity %+v (%v), want %+v", chunks.vector.Embedder, err, want)
+			want := embed.Identity{Name: "hashing", Dim: 24, Version: "1"}
+			chunks := &recordingChunks{current: &Collection{Name: "chunks__v2", Embedder: want}}
+			embedder := &recordingEmbedder{}
+			response, err := NewService(chunks, fakeRecords{}, embedder, english, limits).
+				Search(context.Background(), Request{Query: "q", Mode: mode, Tenant: "acme"})
+			if err != nil || chunks.vector.Embedder != want || len(chunks.vector.Values) != want.Dim {
+				t.Fatalf("store got identity %+v, %d components (%v), want %+v", chunks.vector.Embedder,
+					len(chunks.vector.Values), err, want)
+			}
+			if !slices.Equal(embedder.identities, []embed.Identity{want}) {
+				t.Fatalf("the embedder was asked for %+v, want the collection's %+v once", embedder.identities, want)
+			}
+			if response.Embedder == nil || *response.Embedder != want {
+				t.Fatalf("the response names embedder %v, want the collection's %+v", response.Embedder, want)
+			}
+		})
+	}
+}
+
+func TestASearchReadsTheOneCollectionCurrentNamed(t *testing.T) {
+	t.Parallel()
+	hits := []Hit{hit("a", "1", 0.9), hit("b", "1", 0.8), hit("c", "2", 0.7)}
+	cases := []struct {
+		name  string
+		req   Request
+		calls int // at least
+	}{
+		{name: "dense", req: Request{Query: "water", Mode: ModeDense}, calls: 1},
+		{name: "text", req: Request{Query: "water", Mode: ModeText}, calls: 1},
+		{name: "hybrid's two rankings", req: Request{Query: "water"}, calls: 2},
+		{name: "hybrid, grouped and read deeper", req: Request{Query: "water", GroupBy: GroupByDocument, K: intp(5)}, calls: 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			identity := embed.Identity{Name: "hashing", Dim: 16, Version: "1"}
+			chunks := &recordingChunks{hits: hits, current: &Collection{Name: "sluice_chunks__v4_hashing_16", Embedder: identity}}
+			tc.req.Tenant = "acme"
+			response, err := newService(chunks, fakeRecords{}).Search(context.Background(), tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if chunks.currents != 1 {
+				t.Fatalf("Current was called %d times, want once per search", chunks.currents)
+			}
+			if len(chunks.scopes) < tc.calls {
+				t.Fatalf("%d calls of the store, want at least %d", len(chunks.scopes), tc.calls)
+			}
+			for i, scope := range chunks.scopes {
+				if scope.Collection() != "sluice_chunks__v4_hashing_16" || scope.Tenant() != "acme" {
+					t.Fatalf("call %d read collection %q of tenant %q, want the one Current named", i, scope.Collection(), scope.Tenant())
+				}
+			}
+			if response.Embedder == nil || *response.Embedder != identity {
+				t.Fatalf("the response names embedder %v, want %+v", response.Embedder, identity)
+			}
+			raw, err := json.Marshal(response)
+			if err != nil || !strings.Contains(string(raw), `"embedder":{"name":"hashing","dim":16,"version":"1"}`) {
+				t.Fatalf("response JSON %s (%v), want the collection's embedder", raw, err)
+			}
+		})
+	}
+}
+
+func TestNothingIndexedYetIsNoHits(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{ModeDense, ModeText, ModeHybrid} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			chunks := &recordingChunks{current: &Collection{}, hits: []Hit{hit("a", "1", 0.9)}}
+			embedder := &recordingEmbedder{}
+			response, err := NewService(chunks, fakeRecords{}, embedder, english, limits).
+				Search(context.Background(), Request{Query: "water", Mode: mode, Tenant: "acme", K: intp(3)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if response.Hits == nil || len(response.Hits) != 0 || response.K != 3 || response.Mode != mode {
+				t.Fatalf("response %+v, want no hits", response)
+			}
+			if response.Embedder != nil {
+				t.Fatalf("the response names embedder %+v with nothing indexed", *response.Embedder)
+			}
+			if len(embedder.identities) != 0 || len(chunks.scopes) != 0 {
+				t.Fatalf("embedded %v, called the store %d times; want neither", embedder.identities, len(chunks.scopes))
+			}
+			raw, err := json.Marshal(response)
+			if err != nil || !strings.Contains(string(raw), `"hits":[]`) || strings.Contains(string(raw), "embedder") {
+				t.Fatalf("response JSON %s (%v), want empty hits and no embedder", raw, err)
 			}
 		})
 	}
@@ -249,6 +348,7 @@ func TestErrors(t *testing.T) {
 	cases := []struct {
 		name      string
 		store     error
+		current   error
 		embedder  error
 		want      error
 		component string
@@ -256,15 +356,21 @@ func TestErrors(t *testing.T) {
 		{name: "store errors pass through", store: ErrMilvusUnavailable, want: ErrMilvusUnavailable, component: "milvus"},
 		{name: "a mismatch passes through", store: ErrEmbedderMismatch, want: ErrEmbedderMismatch},
 		{name: "embedder errors are the embedder's", embedder: embed.ErrBadResponse, want: ErrEmbedderUnavailable, component: "embedder"},
+		{name: "an embedder of another build is a mismatch", embedder: fmt.Errorf("%w: v3, not v4", embed.ErrMismatch), want: ErrEmbedderMismatch},
+		{name: "resolving the alias fails", current: ErrMilvusUnavailable, want: ErrMilvusUnavailable, component: "milvus"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			embedder := &reportingEmbedder{Hashing: embed.NewHashing(16), err: tc.embedder}
-			service := NewService(&recordingChunks{err: tc.store}, fakeRecords{}, embedder, english, limits)
+			embedder := &recordingEmbedder{err: tc.embedder}
+			chunks := &recordingChunks{err: tc.store, currentErr: tc.current}
+			service := NewService(chunks, fakeRecords{}, embedder, english, limits)
 			_, err := service.Search(context.Background(), Request{Query: "q", Tenant: "acme"})
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			if tc.embedder != nil && len(chunks.scopes) != 0 || tc.current != nil && (len(embedder.identities) != 0 || len(chunks.scopes) != 0) {
+				t.Fatalf("searched on after the error: embedded %v, %d store calls", embedder.identities, len(chunks.scopes))
 			}
 			var unavailable *UnavailableError
 			if errors.As(err, &unavailable) != (tc.component != "") || tc.component != "" && unavailable.Component != tc.component {

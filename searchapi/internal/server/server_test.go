@@ -62,6 +62,11 @@ type fakeChunks struct {
 	scope search.Scope
 }
 
+// Current names one collection of the hashing embedder the fixture's service embeds with.
+func (f *fakeChunks) Current(context.Context) (search.Collection, error) {
+	return search.Collection{Name: "chunks", Embedder: embed.Identity{Name: embed.HashingName, Dim: 8, Version: "1"}}, nil
+}
+
 func (f *fakeChunks) Count(_ context.Context, scope search.Scope) (int64, error) {
 	f.scope = scope
 	return 3, nil
@@ -75,7 +80,7 @@ type fixture struct {
 
 func newFixture(keys map[string]string, ready error, docs error) *fixture {
 	f := &fixture{chunks: &fakeChunks{}}
-	f.service = &fakeService{Service: search.NewService(f.chunks, fakeRecords{err: docs}, embed.NewHashing(8), english, search.Limits{})}
+	f.service = &fakeService{Service: search.NewService(f.chunks, fakeRecords{err: docs}, embed.NewModels("", "", nil, 0, nil, nil), english, search.Limits{})}
 	f.handler = New(Deps{
 		Service: f.service,
 		Ready:   []Check{{Name: "milvus", Run: func(context.Context) error { return ready }}},
