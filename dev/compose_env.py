@@ -36,6 +36,8 @@ def generated() -> dict[str, str]:
         "MINIO_ROOT_USER": "sluice",
         "MINIO_ROOT_PASSWORD": secrets.token_urlsafe(24),
         "GRAFANA_ADMIN_PASSWORD": secrets.token_urlsafe(18),
+        # the models function's admin API (Authorization: Bearer): operators only
+        "SLUICE_MODELS__ADMIN_KEY": secrets.token_urlsafe(32),
     }
 
 
@@ -67,6 +69,8 @@ def main() -> None:
     if "SLUICE_AUTH__API_KEYS" in added:
         (key,) = json.loads(added["SLUICE_AUTH__API_KEYS"])
         print(f"API key of tenant 'default': {key}  (send 'Authorization: Bearer <key>')")
+    if "SLUICE_MODELS__ADMIN_KEY" in added:
+        print(f"the models function's admin key is SLUICE_MODELS__ADMIN_KEY in {_shown(args.path)}")
 
 
 def _shown(path: Path) -> str:

@@ -27,3 +27,12 @@ def test_credentials_are_generated_once_and_kept(tmp_path: Path) -> None:
     first = dotenv_values(path)
     assert compose_env.complete(path) == {}
     assert dotenv_values(path) == first
+
+
+def test_every_credential_compose_requires_is_generated() -> None:
+    """compose.yaml refuses to start without each of compose_policy's credentials (the models
+    function's admin key among them): `make compose-env` must write every one."""
+    from tools.observability import compose_policy
+
+    assert set(compose_policy.CREDENTIALS) == set(compose_env.generated())
+    assert "SLUICE_MODELS__ADMIN_KEY" in compose_policy.CREDENTIALS

