@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from sluice_cli import __version__
-from sluice_cli.errors import ApiError, AuthRefused, ServerUnavailable
+from sluice_cli.errors import ApiError, AuthRefused, ServerUnavailable, Unreachable
 
 RETRIED_STATUSES = frozenset({429, 502, 503, 504})
 RETRY_AFTER_CAP = 60.0  # seconds: a Retry-After beyond this is not waited for in full
@@ -90,7 +90,7 @@ class Client:
     ) -> httpx.Response:
         """Send the request, retrying as the policy says; the 2xx answer, else raise
         `AuthRefused` (401, 403), `ApiError` (another 4xx, a 500 or 501) or
-        `ServerUnavailable` (unreachable, or still 429/502/503/504 after the retries)."""
+        `ServerUnavailable` (`Unreachable`, or still 429/502/503/504 after the retries)."""
         failures = busy = 0
         while True:
             try:
@@ -100,7 +100,7 @@ class Client:
             except httpx.TransportError as exc:
                 failures += 1
                 if failures >= self.retry.attempts:
-                    raise ServerUnavailable(
+                    raise Unreachable(
                         f"could not reach {self.url} ({type(exc).__name__}: {exc or 'no detail'})"
                         f" after {failures} attempts"
                     ) from exc

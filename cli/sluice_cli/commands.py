@@ -1,4 +1,5 @@
-"""The `sluice` command's sub-commands over searchapi's HTTP API (the Typer app)."""
+"""The `sluice` command's sub-commands over searchapi's HTTP API (the Typer app); `sluice
+models` (the models function's admin API) is in `models`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sluice_cli.client import Client
 from sluice_cli.config import DEFAULT_URL
 from sluice_cli.errors import CliError, UsageProblem
 from sluice_cli.ingest import DOCUMENTS, IngestRun, Options, status_path
+from sluice_cli.models import models_app
 from sluice_cli.options import ApiKey, Config, Json, Tenant, Url
 from sluice_cli.pairs import parse_pairs, search_filter
 from sluice_cli.progress import reporter, summary
@@ -50,6 +52,7 @@ dlq_app = typer.Typer(
     rich_markup_mode="markdown",
 )
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(models_app, name="models")
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)

@@ -1,5 +1,8 @@
 """Where the base URL, the API key and the tenant come from: a flag, else the environment
-(`SLUICE_URL`, `SLUICE_API_KEY`), else the config file, else the default.
+(`SLUICE_URL`, `SLUICE_API_KEY`), else the config file, else the default. The same for the
+models function's URL and admin key (`sluice models`: `SLUICE_MODELS_URL`, `SLUICE_ADMIN_KEY`),
+whose key, failing all of those, is the local stack's (`.sluice/secrets/admin_key`) when the URL
+is on this machine.
 
 Click resolves that order itself (command line, `envvar`, `default_map`, default); this module
 reads the config file into the `default_map` of the command being run and checks the values."""
@@ -18,7 +21,12 @@ import typer
 DEFAULT_URL = "http://127.0.0.1:8080"
 URL_ENV = "SLUICE_URL"
 API_KEY_ENV = "SLUICE_API_KEY"
-KEYS = ("url", "api_key", "tenant")
+DEFAULT_MODELS_URL = "http://127.0.0.1:8086"  # the models function of `make up` (dev/stack.py)
+MODELS_URL_ENV = "SLUICE_MODELS_URL"
+ADMIN_KEY_ENV = "SLUICE_ADMIN_KEY"
+LOCAL_ADMIN_KEY = Path(".sluice") / "secrets" / "admin_key"  # below the current directory
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+KEYS = ("url", "api_key", "tenant", "models_url", "admin_key")
 TENANT = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
 
@@ -29,7 +37,8 @@ def default_path() -> Path:
 
 
 def read_file(path: Path) -> dict[str, str]:
-    """The settings of a config file: a TOML table of `url`, `api_key`, `tenant` (strings)."""
+    """The settings of a config file: a TOML table of `url`, `api_key`, `tenant`,
+    `models_url`, `admin_key` (strings)."""
     try:
         data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -79,3 +88,21 @@ def check_tenant(value: str | None) -> str | None:
             "starting with a letter or digit, at most 63)"
         )
     return value
+
+
+def local_admin_key(models_url: str, cwd: Path | None = None) -> str | None:
+    """The local stack's admin key (`.sluice/secrets/admin_key` below the current directory,
+    written by `make up`), when the file exists and `models_url` is on this machine (the key of
+    a laptop stack is never sent elsewhere); else None."""
+    try:
+        host = httpx.URL(models_url).host
+    except httpx.InvalidURL:
+        return None
+    if host not in LOOPBACK and not host.startswith("127."):
+        return None
+    path = (cwd or Path.cwd()) / LOCAL_ADMIN_KEY
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return key or None

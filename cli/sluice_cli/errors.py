@@ -48,6 +48,10 @@ class ServerUnavailable(CliError):
     exit_code = UNAVAILABLE
 
 
+class Unreachable(ServerUnavailable):
+    """No connection to the server through every retry (refused, a timeout, DNS): exit 3."""
+
+
 def fatal(error: BaseException) -> bool:
     """Whether the error ends a whole run (every further request would fail the same way)."""
     return isinstance(error, AuthRefused | ServerUnavailable)

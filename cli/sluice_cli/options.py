@@ -1,5 +1,6 @@
 """The options every command shares: where searchapi is, the API key, the config file, the
-tenant, JSON output."""
+tenant, JSON output; and those of `sluice models`: where the models function is, its admin
+key."""
 
 from __future__ import annotations
 
@@ -8,7 +9,16 @@ from typing import Annotated
 
 import typer
 
-from sluice_cli.config import API_KEY_ENV, URL_ENV, check_tenant, check_url, load_defaults
+from sluice_cli.config import (
+    ADMIN_KEY_ENV,
+    API_KEY_ENV,
+    LOCAL_ADMIN_KEY,
+    MODELS_URL_ENV,
+    URL_ENV,
+    check_tenant,
+    check_url,
+    load_defaults,
+)
 
 CONNECTION = "Connection"
 
@@ -48,7 +58,8 @@ Config = Annotated[
         dir_okay=False,
         metavar="PATH",
         show_default=False,
-        help="Config file (TOML: url, api_key, tenant), below flags and the environment. "
+        help="Config file (TOML: url, api_key, tenant, models_url, admin_key), below flags and "
+        "the environment. "
         "Default: $XDG_CONFIG_HOME/sluice/config.toml (~/.config/sluice/config.toml), "
         "if it exists.",
         rich_help_panel=CONNECTION,
@@ -69,4 +80,32 @@ Tenant = Annotated[
 
 Json = Annotated[
     bool, typer.Option("--json", help="Print the server's answer as JSON instead of a table.")
+]
+
+ModelsUrl = Annotated[
+    str,
+    typer.Option(
+        "--models-url",
+        envvar=MODELS_URL_ENV,
+        callback=check_url,
+        metavar="URL",
+        help="The models function's base URL (its admin API). "
+        "Else $SLUICE_MODELS_URL, else `models_url` in the config file.",
+        rich_help_panel=CONNECTION,
+    ),
+]
+
+AdminKey = Annotated[
+    str | None,
+    typer.Option(
+        "--admin-key",
+        envvar=ADMIN_KEY_ENV,
+        metavar="KEY",
+        show_default=False,
+        help="The models function's admin key (`models.admin_key`), sent as "
+        "`Authorization: Bearer KEY` (never printed). Else $SLUICE_ADMIN_KEY, else `admin_key` "
+        f"in the config file, else the local stack's ./{LOCAL_ADMIN_KEY.as_posix()} (below the "
+        "current directory, written by `make up`) when the URL is on this machine.",
+        rich_help_panel=CONNECTION,
+    ),
 ]

@@ -1,5 +1,5 @@
 """Answers of the APIs as people read them: tables of hits (with their citations), documents
-and dead letters, and one document's record."""
+and dead letters, one document's record, and the state of a model change."""
 
 from __future__ import annotations
 
@@ -198,3 +198,126 @@ def dead_letters_table(entries: Sequence[Mapping[str, Any]]) -> Table:
 
 def _status_style(status: object) -> str:
     return {"indexed": "green", "failed": "red", "deleted": "dim"}.get(str(status), "yellow")
+
+
+# -- `sluice models`
+
+PHASES = {
+    "building": "being built",
+    "ready": "built",
+    "previous": "previous model",
+}
+
+
+def served_text(served: Mapping[str, Any]) -> str:
+    """A collection and its model: `e5-small-v2 (384 dims, version …) · collection C`."""
+    embedder = served.get("embedder") or {}
+    model = served.get("model") or embedder.get("name", "?")
+    details = []
+    if embedder.get("dim") is not None:
+        details.append(f"{embedder['dim']} dims")
+    if embedder.get("version"):
+        details.append(f"version {embedder['version']}")
+    shown = f"{model} ({', '.join(details)})" if details else str(model)
+    return f"{shown} · collection {served.get('collection', '?')}"
+
+
+def duration(seconds: object) -> str:
+    """Seconds as `h:mm:ss`; `?` when unknown."""
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+        return "?"
+    whole = round(seconds)
+    return f"{whole // 3600}:{whole // 60 % 60:02}:{whole % 60:02}"
+
+
+def progress_text(progress: Mapping[str, Any]) -> str:
+    """`done / total documents, N docs/s, ETA h:mm:ss` (`total+` while the documents are still
+    being listed; ETA `?` until there is a rate)."""
+    done, total = progress.get("done", 0), progress.get("total", 0)
+    listed = progress.get("listed", True)
+    rate = progress.get("rate_per_second")
+    rate_text = f"{rate:.1f}" if isinstance(rate, int | float) else "?"
+    pending = progress.get("pending")
+    eta = progress.get("eta_seconds")
+    if eta is None and listed and pending == 0:
+        eta = 0
+    more = "" if listed else "+ (still listing)"
+    return f"{done} / {total}{more} documents, {rate_text} docs/s, ETA {duration(eta)}"
+
+
+def gate_text(gate: Mapping[str, Any]) -> str:
+    """A gate's result: `passed: nDCG@10 0.8123 new, 0.8040 old, at least 0.7940 needed`."""
+
+    def score(key: str) -> str:
+        value = gate.get(key)
+        return f"{value:.4f}" if isinstance(value, int | float) else "?"
+
+    verdict = "passed" if gate.get("passed") else "refused"
+    return (
+        f"{verdict}: nDCG@10 {score('new')} with the new model, {score('old')} with the "
+        f"active one, at least {score('threshold')} needed"
+    )
+
+
+def models_status(status: Mapping[str, Any]) -> Table:
+    """The state of the models: the active one, the other collection beside it and its phase,
+    the copy's progress, when it switches, the gate's result, the message."""
+    table = Table(box=None, show_header=False)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    active = status.get("active") or {}
+    table.add_row("active", Text(served_text(active), style="green"))
+    other = status.get("other")
+    phase = status.get("phase")
+    if not other:
+        table.add_row("change", Text("none (sluice models migrate --to NAME starts one)"))
+    else:
+        label = "previous" if phase == "previous" else "new"
+        table.add_row(label, Text(served_text(other)))
+        table.add_row("phase", Text(str(phase), style="yellow" if phase != "previous" else ""))
+        progress = status.get("progress")
+        if isinstance(progress, Mapping):
+            if phase == "previous":
+                behind = progress.get("pending", 0)
+                text = f"kept in step with the active model: {behind} documents to copy"
+                table.add_row("in step", Text(text))
+            else:
+                table.add_row("progress", Text(progress_text(progress)))
+        if phase in ("building", "ready"):
+            when = (
+                "as soon as every document is in (and the gate, if any, passes)"
+                if status.get("switch_when_ready")
+                else "waits for `sluice models switch`"
+            )
+            table.add_row("switch", Text(when))
+        else:
+            table.add_row(
+                "next",
+                Text("`sluice models rollback` goes back to it; `sluice models drop-old` drops it"),
+            )
+    gate = status.get("gate")
+    if isinstance(gate, Mapping):
+        table.add_row("gate", Text(gate_text(gate), style="green" if gate.get("passed") else "red"))
+    if status.get("message"):
+        table.add_row("message", Text(str(status["message"]), style="yellow"))
+    return table
+
+
+def models_table(models: Sequence[Any], active: str | None) -> Table:
+    """The models Sluice ships (`hashing` a bare name): name, dimensions, description; the
+    active one marked."""
+    table = Table(box=box.SIMPLE_HEAD, expand=True)
+    table.add_column("model", no_wrap=True)
+    table.add_column("dims", justify="right", no_wrap=True)
+    table.add_column("description", ratio=1, overflow="fold")
+    for model in models:
+        card = model if isinstance(model, Mapping) else {"name": str(model)}
+        name = str(card.get("name", ""))
+        shown = Text(name, style="bold green" if name == active else "")
+        if name == active:
+            shown.append(" (active)", style="green")
+        dim = card.get("dim")
+        table.add_row(
+            shown, "" if dim is None else str(dim), Text(str(card.get("description") or ""))
+        )
+    return table

@@ -187,3 +187,23 @@ def test_files_are_cited_by_page_and_section(run: Runner, tmp_path: Path, tenant
     assert hits and {h["section"] for h in hits} == {"Install > Linux > Debian"}
     table = run("search", "debianword", "--tenant", tenant, "--mode", "text")
     assert "Sluice Handbook" in table.stdout and "Install > Linux" in table.stdout
+
+
+def test_models_status_against_the_stack(sluice: Runner, stack: Stack, tmp_path: Path) -> None:
+    """Status only: a migration here would change the model under the session's other tests."""
+    env = {"SLUICE_MODELS_URL": stack.url("models"), "SLUICE_ADMIN_KEY": stack.secrets["admin_key"]}
+    table = sluice("models", env=env)
+    assert table.code == 0, table.output
+    assert "active" in table.stdout and "collection" in table.stdout
+    raw = sluice("models", "status", "--json", env=env)
+    assert raw.code == 0, raw.output
+    status = json.loads(raw.stdout)
+    assert status["active"]["model"] in table.stdout
+    assert "hashing" in status["models"] and status["phase"] in (
+        None,
+        "building",
+        "ready",
+        "previous",
+    )
+    keyless = sluice("models", env={"SLUICE_MODELS_URL": stack.url("models")})
+    assert keyless.code == 4 and "401" in keyless.stderr  # no key, or a laptop stack's
