@@ -37,7 +37,7 @@ def metrics(stack: Stack) -> dict[str, str]:
 
 
 def test_every_process_serves_metrics(stack: Stack, metrics: dict[str, str]) -> None:
-    expected = {"ingest", "transform", "index", "searchapi", "exporter"}
+    expected = {"ingest", "transform", "index", "embed", "models", "searchapi", "exporter"}
     assert expected | set(worker_names(TRANSFORM_WORKERS)) == set(metrics)
     for name, url in metrics.items():
         assert scrape(url), name
