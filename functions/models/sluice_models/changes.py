@@ -248,8 +248,6 @@ class ModelChanges:
             sources: dict[str, list[DocRef]] = {}
             for ref, record in zip(refs, records, strict=True):
                 source = self._source_of(state, target, record)
-                if source is _WAIT:
-                    continue  # not indexed yet: index files it again when it is
                 settled.append(ref)
                 if isinstance(source, Served):
                     sources.setdefault(source.collection, []).append(ref)
@@ -270,12 +268,14 @@ class ModelChanges:
         self, state: ModelState, target: Served, record: DocumentRecord | None
     ) -> Served | object | None:
         """Where a document's rows come from: the other collection, None (it has none:
-        deleted, never indexed), _NATIVE (index wrote its current version into the target
-        itself) or _WAIT (in flight and never indexed: index files it when it is)."""
+        deleted, or failed before it was ever indexed), or _NATIVE: nothing to copy, because
+        index wrote its current version into the target itself, or because it was never
+        indexed and is on its way (index reads the model state when it writes it, after this
+        change began, and files it for the target then)."""
         if record is None or record.status == Status.DELETED:
             return None
         if record.embedder is None:
-            return _WAIT if record.status in IN_FLIGHT else None
+            return _NATIVE if record.status in IN_FLIGHT else None
         if _native(target, record):
             return _NATIVE
         return next(s for s in state.served() if s != target)
@@ -381,7 +381,6 @@ class ModelChanges:
                 lock.release()
 
 
-_WAIT = object()
 _NATIVE = object()
 
 
